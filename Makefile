@@ -1,0 +1,63 @@
+# Dossier: `make demo` exports the sample person; `make test` runs the whole suite.
+# Both install what they need on Debian (as root) when it is missing.
+
+SWIFT      ?= swift
+PYTHON     ?= python3
+VENV       := .build-venv
+DOSSIER    := .build/debug/dossier
+DEMO_OUT   := .build-demo
+
+# Debian packages: C libraries (linked), the readers the tests use, Python for samples and tests.
+APT_PACKAGES := pkg-config libarchive-dev libxml2-dev libsqlite3-dev libphonenumber-dev libprotobuf-dev \
+                libarchive-tools unzip libxml2-utils sqlite3 python3 python3-venv
+
+.PHONY: all deps build samples venv demo test unit integration bench clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "Missing Debian packages:$$missing"; \
+	    echo "Run 'sudo apt-get install$$missing' (or run make as root), then try again."; exit 1; \
+	  fi; \
+	fi
+	@command -v $(SWIFT) >/dev/null || { echo "Swift 6 is needed (https://www.swift.org/install/linux/), then try again."; exit 1; }
+
+build: deps
+	$(SWIFT) build --product dossier
+
+samples: deps
+	$(PYTHON) Samples/build.py
+
+$(VENV)/.installed: Tests/integration/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q -r Tests/integration/requirements.txt
+	touch $@
+
+venv: deps $(VENV)/.installed
+
+demo: build samples
+	@rm -rf $(DEMO_OUT) && mkdir -p $(DEMO_OUT)
+	$(DOSSIER) validate --config Samples/dossier.yaml
+	@echo "Exporting the sample person (zofia.wisniewska@example.pl):"
+	@$(DOSSIER) export --config Samples/dossier.yaml --email zofia.wisniewska@example.pl --out $(DEMO_OUT)
+
+unit: deps
+	$(SWIFT) test
+
+integration: build samples venv
+	DOSSIER=$(CURDIR)/$(DOSSIER) $(VENV)/bin/python -m pytest -q Tests/integration
+
+test: build samples venv
+	$(SWIFT) test
+	DOSSIER=$(CURDIR)/$(DOSSIER) $(VENV)/bin/python -m pytest -q Tests/integration
+
+clean:
+	rm -rf .build $(VENV) $(DEMO_OUT) Samples/crm/*.sqlite

@@ -1,0 +1,68 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Dossier: finds one person's records in every system an organisation runs and packs them,
+/// with the explanations the GDPR requires, into an archive.
+///
+/// Modules by concern; dependencies point one way (CLI → Engine → Collectors/Formats/Archive → Model).
+let package = Package(
+    name: "Dossier",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "dossier", targets: ["dossier"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+    ],
+    targets: [
+        // C libraries, through module maps.
+        .systemLibrary(name: "CArchive", path: "Sources/C/CArchive", pkgConfig: "libarchive",
+                       providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(name: "CLibXML2", path: "Sources/C/CLibXML2", pkgConfig: "libxml-2.0",
+                       providers: [.apt(["libxml2-dev"])]),
+        // libphonenumber ships no pkg-config file: a small C++ target with a C interface.
+        .target(name: "CPhoneNumber", path: "Sources/C/CPhoneNumber",
+                linkerSettings: [.linkedLibrary("phonenumber"), .linkedLibrary("protobuf")]),
+
+        // The vocabulary: values, records, identifiers, the data map. No C library, no CLI.
+        .target(name: "DossierModel"),
+        // Reads and validates the YAML data map.
+        .target(name: "DossierMap", dependencies: ["DossierModel", "Yams"]),
+        // Identifier normalisation (e-mail, phone via libphonenumber).
+        .target(name: "DossierIdentity", dependencies: ["DossierModel", "CPhoneNumber"]),
+        // One collector per source kind, behind one protocol.
+        .target(name: "DossierCollectors", dependencies: [
+            "DossierModel", "DossierIdentity", "CLibXML2",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "CSV", package: "CSV.swift"),
+        ]),
+        // JSON, CSV and XML writers for the bundle.
+        .target(name: "DossierFormats", dependencies: ["DossierModel", "CLibXML2"]),
+        // libarchive: zip and tar.gz, streamed, written under a temporary name.
+        .target(name: "DossierArchive", dependencies: ["DossierModel", "CArchive"]),
+        // The flow: resolve, collect, redact, assemble, pack.
+        .target(name: "DossierEngine", dependencies: [
+            "DossierModel", "DossierMap", "DossierIdentity", "DossierCollectors", "DossierFormats",
+            "DossierArchive",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "dossier", dependencies: [
+            "DossierEngine", "DossierModel", "DossierMap",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .testTarget(name: "DossierTests", dependencies: [
+            "DossierModel", "DossierMap", "DossierIdentity", "DossierCollectors", "DossierFormats",
+            "DossierArchive", "DossierEngine",
+        ]),
+    ],
+    swiftLanguageModes: [.v6],
+    cxxLanguageStandard: .cxx17
+)

@@ -1,0 +1,22 @@
+#include "CPhoneNumber.h"
+#include <cstring>
+#include <string>
+#include <phonenumbers/phonenumberutil.h>
+
+using i18n::phonenumbers::PhoneNumber;
+using i18n::phonenumbers::PhoneNumberUtil;
+
+extern "C" int dossier_phone_e164(const char *input, const char *region, char *out, size_t out_size) {
+    if (input == nullptr || region == nullptr || out == nullptr) return 0;
+    const PhoneNumberUtil *util = PhoneNumberUtil::GetInstance();
+    PhoneNumber number;
+    if (util->Parse(std::string(input), std::string(region), &number) != PhoneNumberUtil::NO_PARSING_ERROR) {
+        return 0;
+    }
+    if (!util->IsPossibleNumber(number)) return 0;
+    std::string formatted;
+    util->Format(number, PhoneNumberUtil::E164, &formatted);
+    if (formatted.size() + 1 > out_size) return -1;
+    std::memcpy(out, formatted.c_str(), formatted.size() + 1);
+    return static_cast<int>(formatted.size());
+}

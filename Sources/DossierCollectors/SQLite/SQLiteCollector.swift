@@ -1,0 +1,125 @@
+import DossierModel
+import Foundation
+import GRDB
+
+/// Reads a SQLite database with the data map's queries.
+///
+/// The file is opened read-only, and the whole run reads inside one deferred transaction: one
+/// consistent snapshot. `:value` is always bound, never spliced; a query that would write is
+/// rejected by `check`. Connections have `normalize_email(x)` and `normalize_phone(x)`.
+public final class SQLiteCollector: Collector {
+    public static let kind = "sqlite"
+    private let queue: DatabaseQueue
+    private let source: Source
+    private let file: URL
+
+    public init(source: Source, context: CollectorContext) throws(DossierError) {
+        self.source = source
+        file = context.map.resolve(path: source.path ?? "")
+        guard FileManager.default.isReadableFile(atPath: file.path) else {
+            throw .unreadable("the database file does not exist or cannot be read", file: file, source: source.id)
+        }
+        var config = Configuration()
+        config.readonly = true
+        config.allowsUnsafeTransactions = true
+        config.label = "dossier.\(source.id)"
+        let normalizer = context.normalizer
+        config.prepareDatabase { db in
+            db.add(function: DatabaseFunction("normalize_email", argumentCount: 1, pure: true) { values in
+                String.fromDatabaseValue(values[0]).flatMap { normalizer.normalize($0, as: .email) }
+            })
+            db.add(function: DatabaseFunction("normalize_phone", argumentCount: 1, pure: true) { values in
+                String.fromDatabaseValue(values[0]).flatMap { normalizer.normalize($0, as: .phone) }
+            })
+        }
+        do {
+            queue = try DatabaseQueue(path: file.path, configuration: config)
+            try queue.inDatabase { db in
+                try db.execute(sql: "BEGIN DEFERRED TRANSACTION")
+                _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master")
+            }
+        } catch {
+            throw .unreadable("cannot open the database (\(Self.reason(error)))", file: file, source: source.id)
+        }
+    }
+
+    deinit {
+        try? queue.inDatabase { db in if db.isInsideTransaction { try db.execute(sql: "ROLLBACK") } }
+    }
+
+    static func reason(_ error: any Error) -> String {
+        if let e = error as? DatabaseError { return e.message ?? "SQLite error \(e.resultCode.rawValue)" }
+        return "\(error)"
+    }
+
+    public func find(in dataset: Dataset, identifiers: [Identifier],
+                     found: (DossierModel.Record, Identifier) throws(DossierError) -> Void) throws(DossierError) {
+        var failure: DossierError?
+        do {
+            try queue.inDatabase { db in
+                for lookup in dataset.lookups {
+                    let statement = try db.cachedStatement(sql: lookup.expression)
+                    guard statement.isReadonly else { throw Self.writes(lookup) }
+                    for id in identifiers where id.kind == lookup.kind {
+                        let cursor = try Row.fetchCursor(statement, arguments: ["value": id.value])
+                        while let row = try cursor.next() {
+                            do throws(DossierError) { try found(Self.record(row), id) } catch { failure = error; return }
+                        }
+                    }
+                }
+            }
+        } catch let error as DossierError {
+            throw error
+        } catch {
+            throw DossierError(.sourceUnreadable, "source '\(source.id)', dataset '\(dataset.id)': the query failed (\(Self.reason(error)))",
+                               at: dataset.lookups.first?.location)
+        }
+        if let failure { throw failure }
+    }
+
+    public func check(_ dataset: Dataset) throws(DossierError) -> [String] {
+        var names: [String] = []
+        for lookup in dataset.lookups {
+            do {
+                try queue.inDatabase { db in
+                    let statement = try db.makeStatement(sql: lookup.expression)
+                    guard statement.isReadonly else { throw Self.writes(lookup) }
+                    try statement.validateArguments(["value": ""])
+                    for name in statement.columnNames where !names.contains(name) { names.append(name) }
+                }
+            } catch let error as DossierError {
+                throw error
+            } catch {
+                throw DossierError(.dataMap, "the query does not prepare against '\(file.lastPathComponent)': \(Self.reason(error))",
+                                   at: lookup.location)
+            }
+        }
+        return names
+    }
+
+    static func writes(_ lookup: Lookup) -> DossierError {
+        DossierError(.dataMap, "the query would write to the database; lookups must only read", at: lookup.location)
+    }
+
+    /// A row as a record: every column, in the query's order, with its SQLite storage type.
+    static func record(_ row: Row) -> DossierModel.Record {
+        var fields = Fields()
+        for (name, dbValue) in row {
+            let value: Value
+            switch dbValue.storage {
+            case .null: value = .null
+            case .int64(let i): value = .number(String(i))
+            case .double(let d): value = d.isFinite ? .number(Self.text(of: d)) : .string(String(d))
+            case .string(let s): value = .string(s)
+            case .blob(let data): value = .binary(data)
+            }
+            fields.append(name, value)
+        }
+        return fields
+    }
+
+    /// The shortest text that reads back as the same double, in JSON's number syntax.
+    static func text(of d: Double) -> String {
+        "\(d)"
+    }
+}

@@ -1,0 +1,48 @@
+import DossierModel
+import Foundation
+
+/// Reads a file line by line in 64 KiB chunks; memory stays bounded by the longest line.
+final class LineReader {
+    private let handle: FileHandle
+    private var buffer: [UInt8] = []
+    private var start = 0
+    private var atEnd = false
+    private(set) var lineNumber = 0
+
+    init(url: URL) throws {
+        handle = try FileHandle(forReadingFrom: url)
+    }
+
+    deinit { try? handle.close() }
+
+    /// The next line without its line end (`\n` or `\r\n`), or nil at the end of the file.
+    func next() throws -> ArraySlice<UInt8>? {
+        while true {
+            if let nl = buffer[start...].firstIndex(of: 0x0A) {
+                var end = nl
+                if end > start, buffer[end - 1] == 0x0D { end -= 1 }
+                let line = buffer[start..<end]
+                start = nl + 1
+                lineNumber += 1
+                return line
+            }
+            if atEnd {
+                guard start < buffer.count else { return nil }
+                let line = buffer[start...]
+                start = buffer.count
+                lineNumber += 1
+                return line
+            }
+            if start > 0 { buffer.removeFirst(start); start = 0 }
+            let chunk = try handle.read(upToCount: 1 << 16) ?? Data()
+            if chunk.isEmpty { atEnd = true } else { buffer.append(contentsOf: chunk) }
+        }
+    }
+}
+
+extension DossierError {
+    /// A source that cannot be read, with where.
+    static func unreadable(_ message: String, file: URL, line: Int? = nil, source: String) -> DossierError {
+        DossierError(.sourceUnreadable, "source '\(source)': \(message)", at: SourceLocation(file: file.path, line: line))
+    }
+}

@@ -1,0 +1,161 @@
+import CLibXML2
+import DossierModel
+import Foundation
+
+/// Reads an XML file with libxml2's streaming reader: only one record element is expanded at a time.
+///
+/// Entities are never substituted and the network is never used (`XML_PARSE_NONET`, no
+/// `XML_PARSE_NOENT`, no DTD loading); a document whose DTD declares entities is refused.
+/// A record is the element the dataset's absolute `record` path names: its attributes and leaf
+/// children become text fields, a child with children (or attributes) a nested object, a repeated
+/// child a list.
+public final class XMLCollector: Collector {
+    public static let kind = "xml"
+    private let source: Source
+    private let context: CollectorContext
+
+    public init(source: Source, context: CollectorContext) throws(DossierError) {
+        self.source = source
+        self.context = context
+        for dataset in source.datasets {
+            let file = context.file(of: dataset, in: source)
+            guard FileManager.default.isReadableFile(atPath: file.path) else {
+                throw .unreadable("the file does not exist or cannot be read", file: file, source: source.id)
+            }
+        }
+    }
+
+    public func find(in dataset: Dataset, identifiers: [Identifier],
+                     found: (Record, Identifier) throws(DossierError) -> Void) throws(DossierError) {
+        let matcher = RecordMatcher(dataset: dataset, identifiers: identifiers, normalizer: context.normalizer)
+        if matcher.isEmpty { return }
+        try scan(dataset) { record throws(DossierError) in
+            for id in matcher.matches(record) { try found(record, id) }
+        }
+    }
+
+    public func check(_ dataset: Dataset) throws(DossierError) -> [String] {
+        var names: [String] = []
+        var known: Set<String> = []
+        try scan(dataset) { record throws(DossierError) in
+            for name in record.names where known.insert(name).inserted { names.append(name) }
+        }
+        return names
+    }
+
+    /// Collects libxml2's messages instead of letting it print them.
+    private final class ErrorSink {
+        var message: String?
+        var line: Int?
+    }
+
+    func scan(_ dataset: Dataset, _ body: (Record) throws(DossierError) -> Void) throws(DossierError) {
+        let file = context.file(of: dataset, in: source)
+        let target = (dataset.record ?? "/").split(separator: "/").map(String.init)
+        let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NONET.rawValue)
+        guard let reader = xmlReaderForFile(file.path, nil, options) else {
+            throw .unreadable("the file cannot be opened as XML", file: file, source: source.id)
+        }
+        defer { xmlFreeTextReader(reader) }
+        let sink = ErrorSink()
+        let box = Unmanaged.passUnretained(sink).toOpaque()
+        xmlTextReaderSetStructuredErrorHandler(reader, { userData, error in
+            guard let userData, let error else { return }
+            let sink = Unmanaged<ErrorSink>.fromOpaque(userData).takeUnretainedValue()
+            if sink.message == nil, error.pointee.level.rawValue >= XML_ERR_ERROR.rawValue {
+                sink.message = error.pointee.message.map { String(cString: $0).trimmingCharacters(in: .whitespacesAndNewlines) }
+                sink.line = Int(error.pointee.line)
+            }
+        }, box)
+
+        func failure(_ fallback: String) -> DossierError {
+            .unreadable("the file is not well-formed XML (\(sink.message ?? fallback))", file: file,
+                        line: sink.line ?? Int(xmlTextReaderGetParserLineNumber(reader)), source: source.id)
+        }
+
+        var stack: [String] = []
+        var status = xmlTextReaderRead(reader)
+        var checkedDoctype = false
+        while status == 1 {
+            let type = xmlTextReaderNodeType(reader)
+            if !checkedDoctype, type == Int32(XML_READER_TYPE_DOCUMENT_TYPE.rawValue) || type == Int32(XML_READER_TYPE_ELEMENT.rawValue) {
+                checkedDoctype = true
+                if dossier_xml_declares_entities(xmlTextReaderCurrentDoc(reader)) != 0 {
+                    throw .unreadable("the document's DTD declares entities or an external subset; Dossier refuses such XML (entity expansion attacks)",
+                                      file: file, line: Int(xmlTextReaderGetParserLineNumber(reader)), source: source.id)
+                }
+            }
+            if type == Int32(XML_READER_TYPE_ENTITY_REFERENCE.rawValue) {
+                throw .unreadable("the document uses an entity reference; Dossier refuses entities", file: file,
+                                  line: Int(xmlTextReaderGetParserLineNumber(reader)), source: source.id)
+            }
+            if type == Int32(XML_READER_TYPE_ELEMENT.rawValue) {
+                let depth = Int(xmlTextReaderDepth(reader))
+                if stack.count > depth { stack.removeLast(stack.count - depth) }
+                let name = xmlTextReaderConstLocalName(reader).map { String(cString: $0) } ?? ""
+                stack.append(name)
+                if stack == target {
+                    guard let node = xmlTextReaderExpand(reader) else { throw failure("cannot read a record element") }
+                    try body(Self.fields(of: node))
+                    stack.removeLast()
+                    status = xmlTextReaderNext(reader)
+                    continue
+                }
+                if xmlTextReaderIsEmptyElement(reader) == 1 { stack.removeLast() }
+            } else if type == Int32(XML_READER_TYPE_END_ELEMENT.rawValue) {
+                if !stack.isEmpty { stack.removeLast() }
+            }
+            status = xmlTextReaderRead(reader)
+        }
+        if status < 0 || sink.message != nil { throw failure("parse error") }
+    }
+
+    /// The attributes and child elements of an element, as fields.
+    static func fields(of node: xmlNodePtr) -> Fields {
+        var fields = Fields()
+        var attribute = node.pointee.properties
+        while let attr = attribute {
+            let name = String(cString: attr.pointee.name)
+            fields.append(name, .string(content(of: UnsafeMutableRawPointer(attr).assumingMemoryBound(to: xmlNode.self))))
+            attribute = attr.pointee.next
+        }
+        var child = node.pointee.children
+        var ownText = ""
+        var hasElements = false
+        while let c = child {
+            if c.pointee.type == XML_ELEMENT_NODE {
+                hasElements = true
+                let name = String(cString: c.pointee.name)
+                let value = Self.value(of: c)
+                switch fields[name] {
+                case nil: fields.append(name, value)
+                case .array(var items)?: items.append(value); fields[name] = .array(items)
+                case let existing?: fields[name] = .array([existing, value])
+                }
+            } else if c.pointee.type == XML_TEXT_NODE || c.pointee.type == XML_CDATA_SECTION_NODE {
+                ownText += content(of: c)
+            }
+            child = c.pointee.next
+        }
+        let trimmed = ownText.trimmingCharacters(in: .whitespacesAndNewlines)
+        if hasElements || !fields.isEmpty, !trimmed.isEmpty { fields.append("#text", .string(trimmed)) }
+        return fields
+    }
+
+    /// A child element: text when it is a leaf without attributes, else an object.
+    static func value(of node: xmlNodePtr) -> Value {
+        var hasStructure = node.pointee.properties != nil
+        var child = node.pointee.children
+        while let c = child, !hasStructure {
+            if c.pointee.type == XML_ELEMENT_NODE { hasStructure = true }
+            child = c.pointee.next
+        }
+        return hasStructure ? .object(fields(of: node)) : .string(content(of: node))
+    }
+
+    static func content(of node: xmlNodePtr) -> String {
+        guard let raw = xmlNodeGetContent(node) else { return "" }
+        defer { dossier_xml_free(raw) }
+        return String(cString: raw)
+    }
+}

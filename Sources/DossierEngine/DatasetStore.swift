@@ -1,0 +1,155 @@
+import Crypto
+import DossierFormats
+import DossierModel
+import Foundation
+
+/// The records found in one dataset during a run, spilled to a staging file as they arrive so that
+/// memory holds only an index (key, offset) and never the records themselves.
+final class DatasetStore {
+    let source: Source
+    let dataset: Dataset
+    private let spillURL: URL
+    private var spill: OutputFile?
+    private var offset: UInt64 = 0
+    private var entries: [Entry] = []
+    private var seen: [String: Int] = [:]
+    private(set) var columns: [String] = []
+    private var columnSet: Set<String> = []
+    /// (entry, identifier, round) for every time an identifier found a record.
+    private(set) var matches: [(entry: Int, identifier: Identifier, round: Int)] = []
+    /// Field names present in records but not described by the map.
+    private(set) var undescribedFields: Set<String> = []
+
+    struct Entry {
+        let sortKey: [SortKeyPart]
+        let offset: UInt64
+        let length: Int
+    }
+
+    enum SortKeyPart: Comparable {
+        case number(Double, String)
+        case text(String)
+        case missing
+
+        static func < (lhs: SortKeyPart, rhs: SortKeyPart) -> Bool {
+            switch (lhs, rhs) {
+            case let (.number(a, at), .number(b, bt)): return a != b ? a < b : at < bt
+            case (.number, _): return true
+            case (_, .number): return false
+            case let (.text(a), .text(b)): return a.utf8.lexicographicallyPrecedes(b.utf8)
+            case (.text, .missing): return true
+            default: return false
+            }
+        }
+    }
+
+    init(source: Source, dataset: Dataset, staging: URL, index: Int) {
+        self.source = source
+        self.dataset = dataset
+        spillURL = staging.appendingPathComponent("spill-\(index).bin")
+    }
+
+    var count: Int { entries.count }
+
+    /// Adds a found record (deduplicated by `key`, else by its canonical JSON) and notes the match.
+    func add(_ record: Record, foundBy identifier: Identifier, round: Int) throws(DossierError) {
+        let identity: String
+        let sortKey: [SortKeyPart]
+        if dataset.key.isEmpty {
+            let digest = SHA256.hash(data: Data(Value.object(record).jsonText(canonical: true).utf8))
+            identity = digest.map { String(format: "%02x", $0) }.joined()
+            sortKey = [.text(identity)]
+        } else {
+            let parts = dataset.key.map { record.value(at: $0) ?? .null }
+            identity = Value.array(parts).jsonText(canonical: true)
+            sortKey = parts.map(Self.sortPart)
+        }
+        if let existing = seen[identity] {
+            if !matches.contains(where: { $0.entry == existing && $0.identifier == identifier }) {
+                matches.append((existing, identifier, round))
+            }
+            return
+        }
+        let stored = Redaction.apply(to: record, in: dataset)
+        var bytes: [UInt8] = []
+        ValueCoding.encode(.object(stored), into: &bytes)
+        if spill == nil { spill = try OutputFile(url: spillURL) }
+        try spill!.write(bytes: bytes)
+        let index = entries.count
+        entries.append(Entry(sortKey: sortKey, offset: offset, length: bytes.count))
+        offset += UInt64(bytes.count)
+        seen[identity] = index
+        matches.append((index, identifier, round))
+        for name in CSVDatasetWriter.columns(of: stored) where columnSet.insert(name).inserted { columns.append(name) }
+        for name in record.names where dataset.field(name) == nil && !dataset.fields.contains(where: { $0.path.components.first == name }) {
+            undescribedFields.insert(name)
+        }
+    }
+
+    static func sortPart(_ value: Value) -> SortKeyPart {
+        guard let text = value.scalarText else { return value.isNull ? .missing : .text(value.jsonText(canonical: true)) }
+        if let d = Double(text), d.isFinite, text.range(of: #"^-?[0-9]+(\.[0-9]+)?$"#, options: .regularExpression) != nil {
+            return .number(d, text)
+        }
+        return .text(text)
+    }
+
+    /// The entries in output order (by key), as positions in arrival order.
+    func sortedOrder() -> [Int] {
+        entries.indices.sorted { a, b in
+            let ka = entries[a].sortKey, kb = entries[b].sortKey
+            return ka.lexicographicallyPrecedes(kb) || (!kb.lexicographicallyPrecedes(ka) && a < b)
+        }
+    }
+
+    /// Streams the records in output order.
+    func forEachRecord(in order: [Int], _ body: (Record) throws(DossierError) -> Void) throws(DossierError) {
+        guard !order.isEmpty else { return }
+        try spill?.flush()
+        guard let handle = FileHandle(forReadingAtPath: spillURL.path) else {
+            throw DossierError(.outputWrite, "the staging file of a dataset disappeared", at: SourceLocation(file: spillURL.path))
+        }
+        defer { try? handle.close() }
+        for position in order {
+            let entry = entries[position]
+            let bytes: [UInt8]
+            do {
+                try handle.seek(toOffset: entry.offset)
+                bytes = Array(try handle.read(upToCount: entry.length) ?? Data())
+            } catch {
+                throw DossierError(.outputWrite, "cannot read back a staged record", at: SourceLocation(file: spillURL.path))
+            }
+            guard bytes.count == entry.length, case .object(let record)? = try? ValueCoding.decode(bytes) else {
+                throw DossierError(.internal, "a staged record is damaged", at: SourceLocation(file: spillURL.path))
+            }
+            try body(record)
+        }
+    }
+
+    func close() throws(DossierError) {
+        try spill?.close()
+    }
+}
+
+/// Art. 15(4): values of fields the map marks `third_party` are withheld from the copy.
+public enum Redaction {
+    /// The marker that stands in place of a withheld value, in every format.
+    public static let marker = "[withheld: third-party data]"
+
+    public static func apply(to record: Record, in dataset: Dataset) -> Record {
+        var result = record
+        for path in dataset.thirdPartyPaths { result = redact(result, path.components[...]) }
+        return result
+    }
+
+    static func redact(_ fields: Fields, _ path: ArraySlice<String>) -> Fields {
+        guard let first = path.first, let value = fields[first] else { return fields }
+        var copy = fields
+        if path.count == 1 {
+            if !value.isNull { copy[first] = .string(marker) }
+        } else if case .object(let nested) = value {
+            copy[first] = .object(redact(nested, path.dropFirst()))
+        }
+        return copy
+    }
+}

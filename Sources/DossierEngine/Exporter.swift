@@ -1,0 +1,360 @@
+import Crypto
+import DossierArchive
+import DossierCollectors
+import DossierFormats
+import DossierIdentity
+import DossierMap
+import DossierModel
+import Foundation
+import Logging
+
+/// What to export, for whom, and where.
+public struct ExportRequest: Sendable {
+    /// The identifiers as given: kind and raw text.
+    public var identifiers: [(kind: IdentifierKind, text: String)]
+    public var format: ArchiveFormat
+    public var outputDirectory: URL
+    public var requestID: String
+    /// The time the bundle speaks for; also every archive entry's time.
+    public var asOf: Date
+    public var language: String?
+    /// False for `dossier export` (an ad-hoc run outside the ledger).
+    public var isDelivery: Bool
+
+    public init(identifiers: [(kind: IdentifierKind, text: String)], format: ArchiveFormat = .zip,
+                outputDirectory: URL, requestID: String, asOf: Date, language: String? = nil, isDelivery: Bool = false) {
+        self.identifiers = identifiers; self.format = format; self.outputDirectory = outputDirectory
+        self.requestID = requestID; self.asOf = asOf; self.language = language; self.isDelivery = isDelivery
+    }
+
+    /// True when `id` can name a request (and so an archive): letters, digits, `.`, `_`, `-`; no leading dot.
+    public static func isValidRequestID(_ id: String) -> Bool {
+        !id.isEmpty && id.count <= 100 && !id.hasPrefix(".")
+            && id.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0)) }
+    }
+}
+
+/// The outcome of an export.
+public struct ExportResult: Sendable {
+    public let archive: URL
+    public let requestID: String
+    /// Records per `source/dataset`, zero counts included.
+    public let counts: [(dataset: String, count: Int)]
+    public let rounds: Int
+    public let capped: Bool
+    public var hasData: Bool { counts.contains { $0.count > 0 } }
+}
+
+/// Runs the flow of DESIGN.md for one request: resolve identity, collect, redact, assemble, pack.
+///
+/// ```swift
+/// let map = try DataMapLoader().load(file: "Samples/dossier.yaml")
+/// let result = try Exporter(map: map).export(ExportRequest(
+///     identifiers: [(.email, "zofia.wisniewska@example.pl")], outputDirectory: out,
+///     requestID: "R-1", asOf: Date()))
+/// print(result.archive.path)
+/// ```
+public struct Exporter: Sendable {
+    public static let toolName = "dossier"
+    public static let toolVersion = "0.1.0"
+
+    public let map: DataMap
+    public let logger: Logger
+    let normalizer: StandardNormalizer
+
+    public init(map: DataMap, logger: Logger = Logger(label: "dossier")) {
+        self.map = map
+        self.logger = logger
+        normalizer = StandardNormalizer(defaultRegion: map.controller.defaultRegion)
+    }
+
+    /// Normalises and checks identifiers given by a person; a malformed one is a usage error.
+    public func normalizedIdentifiers(_ given: [(kind: IdentifierKind, text: String)]) throws(DossierError) -> [Identifier] {
+        guard !given.isEmpty else {
+            throw DossierError(.usage, "give at least one identifier of the person: --email, --phone or --id KIND=VALUE")
+        }
+        var result: [Identifier] = []
+        for (kind, text) in given {
+            guard let value = normalizer.validated(text, as: kind) else {
+                let what = kind == .email ? "an e-mail address" : kind == .phone ? "a phone number (region \(map.controller.defaultRegion))" : "a non-empty \(kind.name)"
+                throw DossierError(.usage, "the \(kind.name) identifier given is not \(what)")
+            }
+            let id = Identifier(kind: kind, value: value)
+            if !result.contains(id) { result.append(id) }
+        }
+        return result
+    }
+
+    /// Opens every source and checks every dataset. Returns, per dataset, the fields the map does not describe.
+    public func validateSources() throws(DossierError) -> [(dataset: String, undescribed: [String])] {
+        let context = CollectorContext(map: map, normalizer: normalizer)
+        var notes: [(String, [String])] = []
+        for source in map.sources {
+            let collector = try CollectorRegistry.open(source, in: context)
+            for dataset in source.datasets {
+                let names = try collector.check(dataset)
+                let undescribed = names.filter { name in
+                    dataset.field(name) == nil && !dataset.fields.contains { $0.path.components.first == name }
+                }
+                notes.append(("\(source.id)/\(dataset.id)", undescribed))
+            }
+        }
+        return notes
+    }
+
+    public func export(_ request: ExportRequest) throws(DossierError) -> ExportResult {
+        guard ExportRequest.isValidRequestID(request.requestID) else {
+            throw DossierError(.usage, "the request id may hold only letters, digits, '.', '_' and '-' (and not start with a dot)")
+        }
+        let given = try normalizedIdentifiers(request.identifiers)
+        let language = request.language ?? map.controller.languages.first ?? "en"
+        var log = logger
+        log[metadataKey: "request"] = "\(request.requestID)"
+
+        let out = request.outputDirectory
+        do { try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true) } catch {
+            throw DossierError(.outputUnavailable, "cannot create the output folder", at: SourceLocation(file: out.path))
+        }
+        let staging = out.appendingPathComponent(".dossier-staging-\(request.requestID)-\(UUID().uuidString.prefix(8))")
+        do {
+            try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw DossierError(.outputUnavailable, "cannot create a staging folder in the output folder", at: SourceLocation(file: out.path))
+        }
+        defer { try? FileManager.default.removeItem(at: staging) }
+
+        // Collect.
+        let context = CollectorContext(map: map, normalizer: normalizer)
+        var collectors: [(Source, any Collector)] = []
+        for source in map.sources { collectors.append((source, try CollectorRegistry.open(source, in: context))) }
+        var stores: [DatasetStore] = []
+        for (source, _) in collectors {
+            for dataset in source.datasets {
+                stores.append(DatasetStore(source: source, dataset: dataset, staging: staging, index: stores.count))
+            }
+        }
+        let resolution = try resolve(given: given, collectors: collectors, stores: stores)
+        for store in stores { try store.close() }
+        log.info("collected", metadata: ["records": "\(stores.reduce(0) { $0 + $1.count })", "rounds": "\(resolution.rounds)"])
+
+        // Assemble.
+        let bundle = staging.appendingPathComponent("bundle")
+        do { try FileManager.default.createDirectory(at: bundle, withIntermediateDirectories: false) } catch {
+            throw DossierError(.outputUnavailable, "cannot create the staging folder of the bundle", at: SourceLocation(file: bundle.path))
+        }
+        var files: [BundleFile] = []
+        var datasetEntries: [Value] = []
+        var matchEntries: [Value] = []
+        for store in stores {
+            var paths: [Value] = []
+            if store.count > 0 {
+                let written = try writeDataset(store, into: bundle)
+                files.append(contentsOf: written.files)
+                paths = written.files.map { .string($0.path) }
+                for (entry, identifier, round) in store.matches {
+                    matchEntries.append(.object(Fields([
+                        ("source", .string(store.source.id)), ("dataset", .string(store.dataset.id)),
+                        ("record", .number(String(written.position[entry]!))),
+                        ("identifier", .object(Fields([("kind", .string(identifier.kind.name)), ("value", .string(identifier.value))]))),
+                        ("round", .number(String(round))),
+                    ])))
+                }
+            }
+            datasetEntries.append(.object(Fields([
+                ("source", .string(store.source.id)), ("dataset", .string(store.dataset.id)),
+                ("count", .number(String(store.count))), ("files", .array(paths)),
+            ])))
+        }
+        let information = InformationBuilder(map: map, language: language).build(stores: stores)
+        files.append(try writeJSON(information, to: "information.json", in: bundle, records: nil))
+
+        let hasData = stores.contains { $0.count > 0 }
+        let manifest = Value.object(Fields([
+            ("schema_version", .number(String(bundleSchemaVersion))),
+            ("tool", .object(Fields([("name", .string(Self.toolName)), ("version", .string(Self.toolVersion))]))),
+            ("request_id", .string(request.requestID)),
+            ("kind", .string("access")),
+            ("generated_at", .string(Self.timestamp(request.asOf))),
+            ("delivery", .bool(request.isDelivery)),
+            ("note", .string(request.isDelivery ? "A copy delivered under the request named above."
+                                                : "An ad-hoc export made with 'dossier export', outside the ledger: not a delivery.")),
+            ("has_data", .bool(hasData)),
+            ("identifiers", .object(Fields([
+                ("given", .array(given.map { .object(Fields([("kind", .string($0.kind.name)), ("value", .string($0.value))])) })),
+                ("matched", .array(resolution.identifiers.compactMap { item in
+                    // Identifiers that found at least one record: with the round that revealed them
+                    // (0: given) and the dataset whose record revealed them.
+                    let found = stores.reduce(0) { n, store in n + store.matches.filter { $0.identifier == item.identifier }.count }
+                    guard found > 0 else { return nil }
+                    var f = Fields([("kind", .string(item.identifier.kind.name)), ("value", .string(item.identifier.value)),
+                                    ("round", .number(String(item.round)))])
+                    if let from = item.from { f.append("from", .string(from)) }
+                    f.append("records", .number(String(found)))
+                    return .object(f)
+                })),
+            ]))),
+            ("resolution", .object(Fields([
+                ("rounds", .number(String(resolution.rounds))), ("max_rounds", .number(String(map.maxRounds))),
+                ("capped", .bool(resolution.capped)),
+            ]))),
+            ("datasets", .array(datasetEntries)),
+            ("files", .array(files.map(\.manifestEntry))),
+            ("matches", .array(matchEntries)),
+        ]))
+        let manifestFile = try writeJSON(manifest, to: "manifest.json", in: bundle, records: nil)
+
+        // Pack.
+        let name = "dossier-\(request.requestID).\(request.format.fileExtension)"
+        let writer = try ArchiveWriter(destination: out.appendingPathComponent(name), format: request.format, entryDate: request.asOf)
+        for file in [manifestFile] + files.sorted(by: { Self.entryOrder($0.path, $1.path) }) {
+            try writer.add(file: bundle.appendingPathComponent(file.path), as: file.path)
+        }
+        let archive = try writer.finish()
+        log.info("archive written", metadata: ["format": "\(request.format.rawValue)", "files": "\(files.count + 1)"])
+        return ExportResult(archive: archive, requestID: request.requestID,
+                            counts: stores.map { ("\($0.source.id)/\($0.dataset.id)", $0.count) },
+                            rounds: resolution.rounds, capped: resolution.capped)
+    }
+
+    /// Entry order: top-level files first, then `data/…`, each by path.
+    static func entryOrder(_ a: String, _ b: String) -> Bool {
+        let da = a.contains("/"), db = b.contains("/")
+        if da != db { return !da }
+        return a.utf8.lexicographicallyPrecedes(b.utf8)
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        var f = Date.ISO8601FormatStyle()
+        f.timeZone = TimeZone(identifier: "UTC")!
+        return date.formatted(f)
+    }
+
+    // MARK: Resolution
+
+    struct Resolution {
+        var identifiers: [(identifier: Identifier, round: Int, from: String?)]
+        var rounds: Int
+        var capped: Bool
+    }
+
+    /// Runs rounds to a fixed point: identifiers found in round r are looked up in round r + 1.
+    func resolve(given: [Identifier], collectors: [(Source, any Collector)], stores: [DatasetStore]) throws(DossierError) -> Resolution {
+        var known = Set(given)
+        var listed: [(identifier: Identifier, round: Int, from: String?)] = given.map { ($0, 0, nil) }
+        var pending = given
+        var round = 0
+        while !pending.isEmpty && round < map.maxRounds {
+            round += 1
+            var discovered: [Identifier] = []
+            var storeIndex = 0
+            for (source, collector) in collectors {
+                for dataset in source.datasets {
+                    let store = stores[storeIndex]
+                    storeIndex += 1
+                    let kinds = Set(dataset.lookups.map(\.kind))
+                    let wanted = pending.filter { kinds.contains($0.kind) }
+                    guard !wanted.isEmpty else { continue }
+                    let thisRound = round
+                    try collector.find(in: dataset, identifiers: wanted) { record, identifier throws(DossierError) in
+                        try store.add(record, foundBy: identifier, round: thisRound)
+                        for y in dataset.yields {
+                            for path in y.paths {
+                                guard let value = record.value(at: path) else { continue }
+                                let texts: [String] = {
+                                    if case .array(let items) = value { return items.compactMap(\.scalarText) }
+                                    return value.scalarText.map { [$0] } ?? []
+                                }()
+                                for text in texts {
+                                    guard let n = normalizer.normalize(text, as: y.kind) else { continue }
+                                    let id = Identifier(kind: y.kind, value: n)
+                                    if known.insert(id).inserted {
+                                        discovered.append(id)
+                                        listed.append((id, thisRound, "\(source.id)/\(dataset.id)"))
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            pending = discovered.sorted()
+        }
+        return Resolution(identifiers: listed, rounds: round, capped: !pending.isEmpty)
+    }
+
+    // MARK: Files
+
+    struct BundleFile {
+        let path: String
+        let sha256: String
+        let bytes: Int
+        let records: Int?
+        var manifestEntry: Value {
+            var f = Fields([("path", .string(path)), ("sha256", .string(sha256)), ("bytes", .number(String(bytes)))])
+            if let records { f.append("records", .number(String(records))) }
+            return .object(f)
+        }
+    }
+
+    func writeDataset(_ store: DatasetStore, into bundle: URL) throws(DossierError) -> (files: [BundleFile], position: [Int: Int]) {
+        let folder = "data/\(store.source.id)"
+        let dir = bundle.appendingPathComponent(folder)
+        do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
+            throw DossierError(.outputWrite, "cannot create a bundle folder", at: SourceLocation(file: dir.path))
+        }
+        let header = DatasetHeader(source: store.source.id, dataset: store.dataset.id, count: store.count, columns: store.columns)
+        let base = "\(folder)/\(store.dataset.id)"
+        let writers: [any DatasetWriter] = [
+            try JSONDatasetWriter(url: bundle.appendingPathComponent(base + ".json"), header: header),
+            try CSVDatasetWriter(url: bundle.appendingPathComponent(base + ".csv"), header: header),
+            try XMLDatasetWriter(url: bundle.appendingPathComponent(base + ".xml"), header: header),
+        ]
+        let order = store.sortedOrder()
+        try store.forEachRecord(in: order) { record throws(DossierError) in
+            for w in writers { try w.write(record) }
+        }
+        for w in writers { try w.finish() }
+        var position: [Int: Int] = [:]
+        for (i, entry) in order.enumerated() { position[entry] = i }
+        var files: [BundleFile] = []
+        for ext in ["csv", "json", "xml"] {
+            files.append(try describe(base + "." + ext, in: bundle, records: store.count))
+        }
+        return (files, position)
+    }
+
+    func writeJSON(_ value: Value, to path: String, in bundle: URL, records: Int?) throws(DossierError) -> BundleFile {
+        let file = try OutputFile(url: bundle.appendingPathComponent(path))
+        try file.write(value.prettyJSONText())
+        try file.close()
+        return try describe(path, in: bundle, records: records)
+    }
+
+    func describe(_ path: String, in bundle: URL, records: Int?) throws(DossierError) -> BundleFile {
+        let url = bundle.appendingPathComponent(path)
+        guard let handle = FileHandle(forReadingAtPath: url.path) else {
+            throw DossierError(.outputWrite, "cannot read back a bundle file", at: SourceLocation(file: url.path))
+        }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        var size = 0
+        while true {
+            let chunk: Data
+            do { chunk = try handle.read(upToCount: 1 << 16) ?? Data() } catch {
+                throw DossierError(.outputWrite, "cannot read back a bundle file", at: SourceLocation(file: url.path))
+            }
+            if chunk.isEmpty { break }
+            hasher.update(data: chunk)
+            size += chunk.count
+        }
+        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return BundleFile(path: path, sha256: digest, bytes: size, records: records)
+    }
+}
+
+extension Exporter {
+    /// Loads a data map, accepting the source kinds that have a collector.
+    public static func loadMap(file: String) throws(DossierError) -> DataMap {
+        try DataMapLoader(supportedKinds: CollectorRegistry.supportedKinds).load(file: file)
+    }
+}

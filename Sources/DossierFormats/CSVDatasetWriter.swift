@@ -1,0 +1,68 @@
+import DossierModel
+import Foundation
+
+/// `data/<source>/<dataset>.csv`: RFC 4180 (CRLF, quotes doubled), UTF-8, optionally with a BOM.
+///
+/// Nested objects become dotted columns (`billing.city`), lists their JSON text, binaries base64,
+/// null an empty cell. A cell that begins with `=`, `+`, `-`, `@`, tab or carriage return is
+/// prefixed with `'` so that a spreadsheet does not run it, unless the whole cell is a number
+/// (`-12.50` and `+48221228617` stay numbers).
+public final class CSVDatasetWriter: DatasetWriter {
+    private let file: OutputFile
+    private let columns: [String]
+
+    public init(url: URL, header: DatasetHeader, byteOrderMark: Bool = false) throws(DossierError) {
+        file = try OutputFile(url: url)
+        columns = header.columns
+        if byteOrderMark { try file.write(bytes: [0xEF, 0xBB, 0xBF]) }
+        try file.write(columns.map(Self.quoted).joined(separator: ",") + "\r\n")
+    }
+
+    public func write(_ record: Record) throws(DossierError) {
+        var cells: [String: String] = [:]
+        Self.flatten(record, prefix: "") { cells[$0] = $1 }
+        try file.write(columns.map { Self.quoted(Self.neutralised(cells[$0] ?? "")) }.joined(separator: ",") + "\r\n")
+    }
+
+    public func finish() throws(DossierError) { try file.close() }
+
+    /// The column names of a record, nested fields dotted, in the record's order.
+    public static func columns(of record: Record) -> [String] {
+        var names: [String] = []
+        flatten(record, prefix: "") { name, _ in names.append(name) }
+        return names
+    }
+
+    /// Calls `body` with each leaf's dotted name and its cell text.
+    public static func flatten(_ fields: Fields, prefix: String, _ body: (String, String) -> Void) {
+        for (name, value) in fields {
+            let column = prefix.isEmpty ? name : "\(prefix).\(name)"
+            switch value {
+            case .object(let nested) where !nested.isEmpty: flatten(nested, prefix: column, body)
+            case .object: body(column, "{}")
+            case .null: body(column, "")
+            case .bool(let b): body(column, b ? "true" : "false")
+            case .number(let n): body(column, n)
+            case .string(let s): body(column, s)
+            case .binary(let d): body(column, d.base64EncodedString())
+            case .array: body(column, value.jsonText())
+            }
+        }
+    }
+
+    /// The cell with a leading `'` when a spreadsheet would otherwise read it as a formula.
+    public static func neutralised(_ cell: String) -> String {
+        guard let first = cell.unicodeScalars.first, ["=", "+", "-", "@", "\t", "\r"].contains(first) else { return cell }
+        if isNumber(cell) { return cell }
+        return "'" + cell
+    }
+
+    static func isNumber(_ cell: String) -> Bool {
+        cell.range(of: #"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"#, options: .regularExpression) != nil
+    }
+
+    static func quoted(_ cell: String) -> String {
+        guard cell.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) else { return cell }
+        return "\"" + cell.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}

@@ -1,0 +1,29 @@
+import DossierModel
+import Foundation
+
+/// `data/<source>/<dataset>.json`: `{"schema_version", "source", "dataset", "count", "records": […]}`,
+/// one record a line, keys in the source's order, numbers as the source wrote them.
+public final class JSONDatasetWriter: DatasetWriter {
+    private let file: OutputFile
+    private var first = true
+
+    public init(url: URL, header: DatasetHeader) throws(DossierError) {
+        file = try OutputFile(url: url)
+        var head = "{\"schema_version\":\(bundleSchemaVersion),\"source\":"
+        JSON.appendQuoted(header.source, to: &head)
+        head += ",\"dataset\":"
+        JSON.appendQuoted(header.dataset, to: &head)
+        head += ",\"count\":\(header.count),\"records\":["
+        try file.write(head)
+    }
+
+    public func write(_ record: Record) throws(DossierError) {
+        try file.write((first ? "\n" : ",\n") + Value.object(record).jsonText())
+        first = false
+    }
+
+    public func finish() throws(DossierError) {
+        try file.write(first ? "]}\n" : "\n]}\n")
+        try file.close()
+    }
+}

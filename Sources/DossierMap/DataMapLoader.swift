@@ -1,0 +1,465 @@
+import DossierModel
+import Foundation
+import Yams
+
+/// Reads a YAML data map into checked model values.
+///
+/// Every problem is reported as a `DossierError` of kind `.dataMap` naming the file, line and key:
+///
+/// ```swift
+/// let map = try DataMapLoader().load(file: "Samples/dossier.yaml")
+/// map.sources.map(\.id)   // ["crm", "newsletter", …]
+/// ```
+///
+/// Scalars are read as text and converted here: YAML 1.1's `NO`-is-false and `25.00`-is-a-float
+/// rules never apply to a data map.
+public struct DataMapLoader: Sendable {
+    /// Source kinds whose collectors exist; others named by DESIGN.md are reported as not yet supported.
+    public var supportedKinds: Set<String>
+    public static let reservedKinds: Set<String> = ["postgres", "http", "command"]
+
+    public init(supportedKinds: Set<String> = ["sqlite", "csv", "jsonl", "xml"]) {
+        self.supportedKinds = supportedKinds
+    }
+
+    public func load(file: String) throws(DossierError) -> DataMap {
+        let text: String
+        do {
+            text = try String(contentsOfFile: file, encoding: .utf8)
+        } catch {
+            throw DossierError(.dataMap, "cannot read the data map (missing, unreadable, or not UTF-8)", at: SourceLocation(file: file))
+        }
+        return try load(yaml: text, file: file)
+    }
+
+    public func load(yaml: String, file: String) throws(DossierError) -> DataMap {
+        let node: Node
+        do {
+            guard let composed = try Yams.compose(yaml: yaml) else {
+                throw DossierError(.dataMap, "the data map is empty", at: SourceLocation(file: file))
+            }
+            node = composed
+        } catch let error as DossierError {
+            throw error
+        } catch let error as YamlError {
+            throw DossierError(.dataMap, "is not valid YAML: \(Self.describe(error))", at: Self.location(of: error, file: file))
+        } catch {
+            throw DossierError(.dataMap, "is not valid YAML", at: SourceLocation(file: file))
+        }
+        return try MapReader(file: file, supportedKinds: supportedKinds).read(MapNode(node: node, keyPath: "", file: file))
+    }
+
+    static func describe(_ error: YamlError) -> String {
+        switch error {
+        case .scanner(_, let problem, _, _), .parser(_, let problem, _, _): return problem
+        default: return "syntax error"
+        }
+    }
+
+    static func location(of error: YamlError, file: String) -> SourceLocation {
+        switch error {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _):
+            return SourceLocation(file: file, line: mark.line, column: mark.column)
+        default: return SourceLocation(file: file)
+        }
+    }
+}
+
+private struct MapReader {
+    let file: String
+    let supportedKinds: Set<String>
+
+    func read(_ root: MapNode) throws(DossierError) -> DataMap {
+        var version = 0, controller: Controller?, fees: Fees?, maxRounds = 5
+        var purposes: [Purpose] = [], categories: [Category] = [], recipients: [Recipient] = [], sources: [Source] = []
+        var purposeNodes: [String: MapNode] = [:]
+        let top = try root.entries(allowed: ["version", "controller", "fees", "purposes", "categories", "recipients", "sources", "resolution"],
+                                   required: ["version", "controller", "purposes", "categories", "sources"])
+        for (key, node) in top where key == "version" {
+            version = try node.int()
+            guard version == 1 else { throw node.fail("version \(version) is not supported; this Dossier reads version 1") }
+        }
+        for (key, node) in top {
+            switch key {
+            case "controller": controller = try readController(node)
+            case "fees": fees = try readFees(node)
+            case "purposes":
+                for (id, p) in try node.entries() { purposes.append(try readPurpose(id, p)); purposeNodes[id] = p }
+            case "categories":
+                for (id, c) in try node.entries() {
+                    let e = try c.entries(allowed: ["title", "description"], required: ["title"])
+                    categories.append(Category(id: id, title: try e.first { $0.0 == "title" }!.1.translatable(),
+                                               description: try e.first { $0.0 == "description" }?.1.translatable()))
+                }
+            case "recipients":
+                for (id, r) in try node.entries() { recipients.append(try readRecipient(id, r)) }
+            case "resolution":
+                for (k, v) in try node.entries(allowed: ["max_rounds"]) where k == "max_rounds" {
+                    maxRounds = try v.int()
+                    if maxRounds < 1 { throw v.fail("max_rounds must be at least 1") }
+                }
+            default: break
+            }
+        }
+        let context = References(purposes: Set(purposes.map(\.id)), categories: Set(categories.map(\.id)),
+                                 recipients: Set(recipients.map(\.id)))
+        for (key, node) in top where key == "sources" {
+            let entries = try node.entries()
+            if entries.isEmpty { throw node.fail("at least one source is needed") }
+            for (id, s) in entries { sources.append(try readSource(id, s, context)) }
+        }
+        return DataMap(file: file, version: version, controller: controller!, fees: fees, purposes: purposes,
+                       categories: categories, recipients: recipients, sources: sources, maxRounds: maxRounds)
+    }
+
+    struct References {
+        let purposes: Set<String>
+        let categories: Set<String>
+        let recipients: Set<String>
+    }
+
+    func readContact(_ node: MapNode, allowed: Set<String>, required: Set<String>) throws(DossierError) -> Contact {
+        var c = Contact()
+        for (k, v) in try node.entries(allowed: allowed, required: required) {
+            let s = try v.nonEmptyString()
+            switch k {
+            case "name": c.name = s
+            case "address": c.address = s
+            case "email": c.email = s
+            case "phone": c.phone = s
+            case "website": c.website = s
+            default: break
+            }
+        }
+        return c
+    }
+
+    func readController(_ node: MapNode) throws(DossierError) -> Controller {
+        let e = try node.entries(allowed: ["name", "address", "email", "phone", "website", "dpo", "supervisory_authority", "languages", "default_region"],
+                                 required: ["name", "supervisory_authority", "languages", "default_region"])
+        var contact = Contact(), dpo: Contact?, authority = Contact(), languages: [String] = [], region = ""
+        for (k, v) in e {
+            switch k {
+            case "name": contact.name = try v.nonEmptyString()
+            case "address": contact.address = try v.nonEmptyString()
+            case "email": contact.email = try v.nonEmptyString()
+            case "phone": contact.phone = try v.nonEmptyString()
+            case "website": contact.website = try v.nonEmptyString()
+            case "dpo": dpo = try readContact(v, allowed: ["name", "email", "address", "phone"], required: [])
+            case "supervisory_authority":
+                authority = try readContact(v, allowed: ["name", "address", "website", "email", "phone"], required: ["name"])
+            case "languages":
+                languages = try v.stringList()
+                if languages.isEmpty { throw v.fail("name at least one language") }
+            case "default_region":
+                region = try v.nonEmptyString().uppercased()
+                guard region.count == 2, region.allSatisfy({ $0.isASCII && $0.isLetter }) else {
+                    throw v.fail("default_region must be a two-letter country code such as PL")
+                }
+            default: break
+            }
+        }
+        return Controller(contact: contact, dpo: dpo, supervisoryAuthority: authority, languages: languages, defaultRegion: region)
+    }
+
+    func decimal(_ node: MapNode) throws(DossierError) -> Decimal {
+        let s = try node.string()
+        guard s.range(of: #"^[0-9]+(\.[0-9]+)?$"#, options: .regularExpression) != nil,
+              let d = Decimal(string: s, locale: Locale(identifier: "en_US_POSIX")) else {
+            throw node.fail("expected a non-negative decimal amount such as 25.00")
+        }
+        return d
+    }
+
+    func readFees(_ node: MapNode) throws(DossierError) -> Fees {
+        var currency = "", further = Decimal(0), perMB: Decimal?
+        for (k, v) in try node.entries(allowed: ["currency", "further_copy", "per_megabyte"], required: ["currency", "further_copy"]) {
+            switch k {
+            case "currency":
+                currency = try v.nonEmptyString()
+                guard currency.count == 3, currency.allSatisfy({ $0.isASCII && $0.isUppercase }) else {
+                    throw v.fail("currency must be an ISO 4217 code such as PLN")
+                }
+            case "further_copy": further = try decimal(v)
+            case "per_megabyte": perMB = try decimal(v)
+            default: break
+            }
+        }
+        return Fees(currency: currency, furtherCopy: further, perMegabyte: perMB)
+    }
+
+    func readPurpose(_ id: String, _ node: MapNode) throws(DossierError) -> Purpose {
+        var title: Translatable?, description: Translatable?, basis: LegalBasis?, interest: Translatable?, decision: AutomatedDecision?
+        var basisNode = node
+        for (k, v) in try node.entries(allowed: ["title", "description", "legal_basis", "legitimate_interest", "automated_decision"],
+                                       required: ["title", "legal_basis"]) {
+            switch k {
+            case "title": title = try v.translatable()
+            case "description": description = try v.translatable()
+            case "legal_basis":
+                basisNode = v
+                let s = try v.string()
+                guard let b = LegalBasis(rawValue: s) else {
+                    throw v.fail("unknown legal basis '\(s)'; expected one of: \(LegalBasis.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                basis = b
+            case "legitimate_interest": interest = try v.translatable()
+            case "automated_decision":
+                var logic: Translatable?, significance: Translatable?, consequences: Translatable?
+                for (dk, dv) in try v.entries(allowed: ["logic", "significance", "consequences"], required: ["logic", "consequences"]) {
+                    switch dk {
+                    case "logic": logic = try dv.translatable()
+                    case "significance": significance = try dv.translatable()
+                    default: consequences = try dv.translatable()
+                    }
+                }
+                decision = AutomatedDecision(logic: logic!, significance: significance, consequences: consequences!)
+            default: break
+            }
+        }
+        if basis == .legitimateInterests && interest == nil {
+            throw basisNode.fail("purpose '\(id)' rests on legitimate interests: state the interest in legitimate_interest")
+        }
+        return Purpose(id: id, title: title!, description: description, legalBasis: basis!, legitimateInterest: interest, automatedDecision: decision)
+    }
+
+    func readRecipient(_ id: String, _ node: MapNode) throws(DossierError) -> Recipient {
+        var title: Translatable?, description: Translatable?, country = "", safeguard: Translatable?
+        var countryNode = node
+        for (k, v) in try node.entries(allowed: ["title", "description", "country", "safeguard"], required: ["title", "country"]) {
+            switch k {
+            case "title": title = try v.translatable()
+            case "description": description = try v.translatable()
+            case "country":
+                countryNode = v
+                country = try v.nonEmptyString().uppercased()
+                guard country.count == 2, country.allSatisfy({ $0.isASCII && $0.isLetter }) else {
+                    throw v.fail("country must be a two-letter code such as US")
+                }
+            default: safeguard = try v.translatable()
+            }
+        }
+        let r = Recipient(id: id, title: title!, description: description, country: country, safeguard: safeguard)
+        if r.isThirdCountry && safeguard == nil {
+            throw countryNode.fail("recipient '\(id)' is outside the EEA: name the safeguard of Art. 46 in safeguard")
+        }
+        return r
+    }
+
+    func readSource(_ id: String, _ node: MapNode, _ refs: References) throws(DossierError) -> Source {
+        guard IdentifierKind.isValidName(id) || id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
+            throw node.fail("source id '\(id)' may hold only letters, digits, '_' and '-'")
+        }
+        let e = try node.entries(allowed: ["title", "description", "kind", "path", "delimiter", "datasets"], required: ["kind", "datasets"])
+        var title: Translatable?, description: Translatable?, kind = "", path: String?, options: [String: String] = [:]
+        var kindNode = node
+        for (k, v) in e {
+            switch k {
+            case "title": title = try v.translatable()
+            case "description": description = try v.translatable()
+            case "kind": kind = try v.nonEmptyString(); kindNode = v
+            case "path": path = try v.nonEmptyString()
+            case "delimiter":
+                let d = try v.string()
+                guard d.unicodeScalars.count == 1 else { throw v.fail("delimiter must be one character") }
+                options["delimiter"] = d
+            default: break
+            }
+        }
+        if DataMapLoader.reservedKinds.contains(kind) {
+            throw kindNode.fail("source kind '\(kind)' is not yet supported by this version of Dossier (supported: \(supportedKinds.sorted().joined(separator: ", ")))")
+        }
+        guard supportedKinds.contains(kind) else {
+            throw kindNode.fail("unknown source kind '\(kind)'; expected one of: \(supportedKinds.sorted().joined(separator: ", "))")
+        }
+        if options["delimiter"] != nil && kind != "csv" { throw node.fail("delimiter applies to csv sources only") }
+        var datasets: [Dataset] = []
+        for (k, v) in e where k == "datasets" {
+            let entries = try v.entries()
+            if entries.isEmpty { throw v.fail("at least one dataset is needed") }
+            for (dsID, ds) in entries {
+                datasets.append(try readDataset(dsID, ds, kind: kind, sourcePath: path, refs))
+            }
+        }
+        return Source(id: id, title: title, description: description, kind: kind, path: path, options: options,
+                      datasets: datasets, location: node.location)
+    }
+
+    func readDataset(_ id: String, _ node: MapNode, kind: String, sourcePath: String?, _ refs: References) throws(DossierError) -> Dataset {
+        guard id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
+            throw node.fail("dataset id '\(id)' may hold only letters, digits, '_' and '-'")
+        }
+        let isSQL = kind == "sqlite"
+        var allowed: Set<String> = ["title", "description", "path", "key", "lookup", "yields", "purposes", "recipients",
+                                    "retention", "origin", "from", "fields"]
+        if !isSQL { allowed.insert("where") }
+        if kind == "xml" { allowed.insert("record") }
+        let e = try node.entries(allowed: allowed, required: ["lookup", "purposes", "origin", "retention"])
+        var ds = Dataset(id: id, title: nil, description: nil, path: nil, key: [], lookups: [], yields: [], filter: [],
+                         record: nil, purposes: [], recipients: [], retention: nil, origin: .subject, from: nil,
+                         fields: [], location: node.location)
+        var yieldsNode: MapNode?, originNode = node
+        for (k, v) in e {
+            switch k {
+            case "title": ds.title = try v.translatable()
+            case "description": ds.description = try v.translatable()
+            case "path": ds.path = try v.nonEmptyString()
+            case "key": ds.key = try v.stringOrList().map(FieldPath.init)
+            case "lookup":
+                let entries = try v.entries()
+                if entries.isEmpty { throw v.fail("a dataset needs at least one lookup") }
+                for (kindName, expr) in entries {
+                    guard IdentifierKind.isValidName(kindName) else {
+                        throw expr.fail("'\(kindName)' is not an identifier kind (lower-case letters, digits and _)")
+                    }
+                    let text = try expr.nonEmptyString()
+                    if isSQL && !SQLText.bindsValue(text) {
+                        throw expr.fail("the query must use the parameter :value (bound, never spliced)")
+                    }
+                    if isSQL, let other = SQLText.otherParameter(text) {
+                        throw expr.fail("the query uses the parameter \(other); only :value is bound")
+                    }
+                    ds.lookups.append(Lookup(kind: IdentifierKind(kindName), expression: text, location: expr.location))
+                }
+            case "yields":
+                yieldsNode = v
+                for (kindName, paths) in try v.entries() {
+                    guard IdentifierKind.isValidName(kindName) else {
+                        throw paths.fail("'\(kindName)' is not an identifier kind (lower-case letters, digits and _)")
+                    }
+                    ds.yields.append(Yield(kind: IdentifierKind(kindName), paths: try paths.stringOrList().map(FieldPath.init)))
+                }
+            case "where":
+                for (path, value) in try v.entries() { ds.filter.append((FieldPath(path), try value.string())) }
+            case "record":
+                let r = try v.nonEmptyString()
+                guard r.hasPrefix("/"), !r.contains("//"), !r.hasSuffix("/"), !r.contains("["), !r.contains("*") else {
+                    throw v.fail("record must be an absolute element path such as /contests/contest/entry")
+                }
+                ds.record = r
+            case "purposes":
+                ds.purposes = try v.stringOrList()
+                if ds.purposes.isEmpty { throw v.fail("name at least one purpose") }
+                for (i, p) in ds.purposes.enumerated() where !refs.purposes.contains(p) {
+                    throw v.child("\(i)", v.node).fail("purpose '\(p)' is not defined under purposes")
+                }
+            case "recipients":
+                ds.recipients = try v.stringOrList()
+                for r in ds.recipients where !refs.recipients.contains(r) {
+                    throw v.fail("recipient '\(r)' is not defined under recipients")
+                }
+            case "retention":
+                var r = Retention(period: nil, criteria: nil)
+                for (rk, rv) in try v.entries(allowed: ["period", "criteria"]) {
+                    if rk == "period" {
+                        let p = try rv.nonEmptyString()
+                        guard p.range(of: #"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$"#, options: .regularExpression) != nil else {
+                            throw rv.fail("period must be an ISO 8601 duration such as P3Y or P6M")
+                        }
+                        r.period = p
+                    } else {
+                        r.criteria = try rv.translatable()
+                    }
+                }
+                if r.period == nil && r.criteria == nil { throw v.fail("give a retention period, criteria, or both") }
+                ds.retention = r
+            case "origin":
+                originNode = v
+                let s = try v.string()
+                guard let o = Origin(rawValue: s) else {
+                    throw v.fail("unknown origin '\(s)'; expected one of: \(Origin.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                ds.origin = o
+            case "from": ds.from = try v.translatable()
+            case "fields":
+                for (path, f) in try v.entries() { ds.fields.append(try readField(path, f, refs)) }
+            default: break
+            }
+        }
+        if ds.origin == .thirdParty && ds.from == nil {
+            throw originNode.fail("data that did not come from the person needs 'from:' saying where it came from (Art. 15(1)(g))")
+        }
+        if !isSQL && ds.path == nil && sourcePath == nil {
+            throw node.fail("a \(kind) dataset needs a path, on the source or on the dataset")
+        }
+        if isSQL && sourcePath == nil { throw node.fail("a sqlite source needs a path") }
+        if kind == "xml" && ds.record == nil { throw node.fail("an xml dataset needs record: the absolute path of its record element") }
+        if let yieldsNode {
+            for y in ds.yields {
+                for path in y.paths {
+                    if let f = ds.field(path.description), f.thirdParty {
+                        throw yieldsNode.child(y.kind.name, yieldsNode.node).fail(
+                            "yields may not follow the third-party field '\(path)': another person's identifiers must not pull in their records")
+                    }
+                }
+            }
+        }
+        return ds
+    }
+
+    func readField(_ path: String, _ node: MapNode, _ refs: References) throws(DossierError) -> FieldSpec {
+        var spec = FieldSpec(path: FieldPath(path), title: nil, description: nil, category: "", origin: nil, portable: nil, thirdParty: false)
+        for (k, v) in try node.entries(allowed: ["title", "description", "category", "origin", "portable", "third_party"], required: ["category"]) {
+            switch k {
+            case "title": spec.title = try v.translatable()
+            case "description": spec.description = try v.translatable()
+            case "category":
+                spec.category = try v.nonEmptyString()
+                guard refs.categories.contains(spec.category) else {
+                    throw v.fail("category '\(spec.category)' is not defined under categories")
+                }
+            case "origin":
+                let s = try v.string()
+                guard let o = Origin(rawValue: s) else { throw v.fail("unknown origin '\(s)'") }
+                spec.origin = o
+            case "portable":
+                spec.portable = try v.bool()
+                if spec.portable == true {
+                    // Allowed but meaningless: a map can only narrow portability.
+                    spec.portable = nil
+                }
+            case "third_party": spec.thirdParty = try v.bool()
+            default: break
+            }
+        }
+        return spec
+    }
+}
+
+/// Light checks of SQL text before any database is opened; the SQLite collector prepares the
+/// statement itself and rejects one that would write.
+enum SQLText {
+    static func bindsValue(_ sql: String) -> Bool { parameters(sql).contains(":value") }
+
+    static func otherParameter(_ sql: String) -> String? { parameters(sql).first { $0 != ":value" } }
+
+    /// Named parameters (`:name`, `@name`, `$name`) and `?` outside string literals and comments.
+    static func parameters(_ sql: String) -> [String] {
+        var result: [String] = []
+        let chars = Array(sql.unicodeScalars)
+        var i = 0
+        while i < chars.count {
+            let c = chars[i]
+            if c == "'" || c == "\"" {
+                i += 1
+                while i < chars.count, chars[i] != c { i += 1 }
+                i += 1
+                continue
+            }
+            if c == "-", i + 1 < chars.count, chars[i + 1] == "-" {
+                while i < chars.count, chars[i] != "\n" { i += 1 }
+                continue
+            }
+            if c == "?" { result.append("?"); i += 1; continue }
+            if c == ":" || c == "@" || c == "$" {
+                var j = i + 1
+                while j < chars.count, chars[j].properties.isAlphabetic || ("0"..."9").contains(chars[j]) || chars[j] == "_" { j += 1 }
+                if j > i + 1 { result.append(String(String.UnicodeScalarView(chars[i..<j]))) }
+                i = j
+                continue
+            }
+            i += 1
+        }
+        return result
+    }
+}

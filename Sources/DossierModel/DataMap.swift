@@ -1,0 +1,263 @@
+import Foundation
+
+/// A text in one or more languages: a plain string, or language → string.
+public struct Translatable: Sendable, Hashable {
+    /// Language code → text, in the order the map gave them; a plain string has the code "".
+    public let texts: [String: String]
+    public let order: [String]
+
+    public init(_ plain: String) { texts = ["": plain]; order = [""] }
+    public init(languages pairs: [(String, String)]) {
+        var t: [String: String] = [:]
+        for (k, v) in pairs { t[k] = v }
+        texts = t; order = pairs.map(\.0)
+    }
+
+    /// The text in `language`, else in the first of `fallbacks` that has one, else the first given.
+    public func text(in language: String, fallbacks: [String] = []) -> String {
+        for code in [language] + fallbacks + [""] { if let t = texts[code] { return t } }
+        return order.first.flatMap { texts[$0] } ?? ""
+    }
+}
+
+/// The data map: the controller, purposes, recipients, categories and every source of an organisation.
+///
+/// Loaded and validated by `DossierMap.DataMapLoader`; everything here is already checked.
+public struct DataMap: Sendable {
+    /// The map's own file; relative paths in it are resolved against its folder.
+    public var file: String
+    public var version: Int
+    public var controller: Controller
+    public var fees: Fees?
+    public var purposes: [Purpose]
+    public var categories: [Category]
+    public var recipients: [Recipient]
+    public var sources: [Source]
+    /// The cap on identity-resolution rounds (`resolution.max_rounds`, default 5).
+    public var maxRounds: Int
+
+    public init(file: String, version: Int, controller: Controller, fees: Fees?, purposes: [Purpose],
+                categories: [Category], recipients: [Recipient], sources: [Source], maxRounds: Int) {
+        self.file = file; self.version = version; self.controller = controller; self.fees = fees
+        self.purposes = purposes; self.categories = categories; self.recipients = recipients
+        self.sources = sources; self.maxRounds = maxRounds
+    }
+
+    /// The folder against which the map's relative paths are resolved.
+    public var folder: URL { URL(fileURLWithPath: file).deletingLastPathComponent() }
+
+    /// `path` resolved against the map's folder (absolute paths stay as they are).
+    public func resolve(path: String) -> URL {
+        path.hasPrefix("/") ? URL(fileURLWithPath: path) : folder.appendingPathComponent(path)
+    }
+
+    public func purpose(_ id: String) -> Purpose? { purposes.first { $0.id == id } }
+    public func category(_ id: String) -> Category? { categories.first { $0.id == id } }
+    public func recipient(_ id: String) -> Recipient? { recipients.first { $0.id == id } }
+}
+
+public struct Contact: Sendable, Hashable {
+    public var name: String?
+    public var address: String?
+    public var email: String?
+    public var phone: String?
+    public var website: String?
+    public init(name: String? = nil, address: String? = nil, email: String? = nil, phone: String? = nil, website: String? = nil) {
+        self.name = name; self.address = address; self.email = email; self.phone = phone; self.website = website
+    }
+}
+
+public struct Controller: Sendable {
+    public var contact: Contact
+    public var dpo: Contact?
+    public var supervisoryAuthority: Contact
+    /// Languages of the bundle's texts; the first is the default.
+    public var languages: [String]
+    /// ISO 3166 alpha-2 region for phone numbers written without a country code.
+    public var defaultRegion: String
+    public init(contact: Contact, dpo: Contact?, supervisoryAuthority: Contact, languages: [String], defaultRegion: String) {
+        self.contact = contact; self.dpo = dpo; self.supervisoryAuthority = supervisoryAuthority
+        self.languages = languages; self.defaultRegion = defaultRegion
+    }
+}
+
+/// The tariff for further copies (Art. 15(3)). Amounts are decimal text, never binary floating point.
+public struct Fees: Sendable {
+    public var currency: String
+    public var furtherCopy: Decimal
+    public var perMegabyte: Decimal?
+    public init(currency: String, furtherCopy: Decimal, perMegabyte: Decimal?) {
+        self.currency = currency; self.furtherCopy = furtherCopy; self.perMegabyte = perMegabyte
+    }
+}
+
+/// The legal bases of Art. 6(1).
+public enum LegalBasis: String, Sendable, CaseIterable {
+    case consent, contract
+    case legalObligation = "legal_obligation"
+    case vitalInterests = "vital_interests"
+    case publicTask = "public_task"
+    case legitimateInterests = "legitimate_interests"
+
+    /// Portability (Art. 20) applies to processing on consent or contract only.
+    public var allowsPortability: Bool { self == .consent || self == .contract }
+}
+
+public struct AutomatedDecision: Sendable {
+    public var logic: Translatable
+    public var significance: Translatable?
+    public var consequences: Translatable
+    public init(logic: Translatable, significance: Translatable?, consequences: Translatable) {
+        self.logic = logic; self.significance = significance; self.consequences = consequences
+    }
+}
+
+public struct Purpose: Sendable {
+    public var id: String
+    public var title: Translatable
+    public var description: Translatable?
+    public var legalBasis: LegalBasis
+    public var legitimateInterest: Translatable?
+    public var automatedDecision: AutomatedDecision?
+    public init(id: String, title: Translatable, description: Translatable?, legalBasis: LegalBasis,
+                legitimateInterest: Translatable?, automatedDecision: AutomatedDecision?) {
+        self.id = id; self.title = title; self.description = description; self.legalBasis = legalBasis
+        self.legitimateInterest = legitimateInterest; self.automatedDecision = automatedDecision
+    }
+}
+
+public struct Category: Sendable {
+    public var id: String
+    public var title: Translatable
+    public var description: Translatable?
+    public init(id: String, title: Translatable, description: Translatable?) {
+        self.id = id; self.title = title; self.description = description
+    }
+    /// The category of a field the data map does not describe.
+    public static let uncategorisedID = "uncategorised"
+}
+
+public struct Recipient: Sendable {
+    public var id: String
+    public var title: Translatable
+    public var description: Translatable?
+    /// ISO 3166 alpha-2.
+    public var country: String
+    public var safeguard: Translatable?
+    public init(id: String, title: Translatable, description: Translatable?, country: String, safeguard: Translatable?) {
+        self.id = id; self.title = title; self.description = description; self.country = country; self.safeguard = safeguard
+    }
+    /// True when the recipient is outside the European Economic Area (Art. 15(2)).
+    public var isThirdCountry: Bool { !Recipient.eea.contains(country.uppercased()) }
+
+    /// The EU member states with Iceland, Liechtenstein and Norway.
+    public static let eea: Set<String> = [
+        "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV",
+        "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO",
+    ]
+}
+
+/// Where data came from (Art. 14, 15(1)(g)); decides portability with the legal basis.
+public enum Origin: String, Sendable, CaseIterable {
+    case subject, observed, derived
+    case thirdParty = "third_party"
+    /// Data the subject provided, directly or by using the service (WP242).
+    public var isProvided: Bool { self == .subject || self == .observed }
+}
+
+public struct Retention: Sendable {
+    /// ISO 8601 duration (`P3Y`).
+    public var period: String?
+    public var criteria: Translatable?
+    public init(period: String?, criteria: Translatable?) { self.period = period; self.criteria = criteria }
+}
+
+/// How an identifier kind finds a dataset's records: a SQL query with `:value`, or a field path.
+public struct Lookup: Sendable {
+    public var kind: IdentifierKind
+    public var expression: String
+    public var location: SourceLocation
+    public init(kind: IdentifierKind, expression: String, location: SourceLocation) {
+        self.kind = kind; self.expression = expression; self.location = location
+    }
+}
+
+/// Which identifier kind a record reveals, from which fields.
+public struct Yield: Sendable {
+    public var kind: IdentifierKind
+    public var paths: [FieldPath]
+    public init(kind: IdentifierKind, paths: [FieldPath]) { self.kind = kind; self.paths = paths }
+}
+
+public struct FieldSpec: Sendable {
+    public var path: FieldPath
+    public var title: Translatable?
+    public var description: Translatable?
+    public var category: String
+    public var origin: Origin?
+    /// `false` narrows portability; a map can never widen it.
+    public var portable: Bool?
+    /// Data about another person (Art. 15(4)): withheld from the copy.
+    public var thirdParty: Bool
+    public init(path: FieldPath, title: Translatable?, description: Translatable?, category: String,
+                origin: Origin?, portable: Bool?, thirdParty: Bool) {
+        self.path = path; self.title = title; self.description = description; self.category = category
+        self.origin = origin; self.portable = portable; self.thirdParty = thirdParty
+    }
+}
+
+/// One kind of record inside a source: a table, a file, an endpoint.
+public struct Dataset: Sendable {
+    public var id: String
+    public var title: Translatable?
+    public var description: Translatable?
+    public var path: String?
+    public var key: [FieldPath]
+    public var lookups: [Lookup]
+    public var yields: [Yield]
+    public var filter: [(path: FieldPath, value: String)]
+    /// For XML: the absolute path of the record element.
+    public var record: String?
+    public var purposes: [String]
+    public var recipients: [String]
+    public var retention: Retention?
+    public var origin: Origin
+    public var from: Translatable?
+    public var fields: [FieldSpec]
+    public var location: SourceLocation
+
+    public init(id: String, title: Translatable?, description: Translatable?, path: String?, key: [FieldPath],
+                lookups: [Lookup], yields: [Yield], filter: [(path: FieldPath, value: String)], record: String?,
+                purposes: [String], recipients: [String], retention: Retention?, origin: Origin,
+                from: Translatable?, fields: [FieldSpec], location: SourceLocation) {
+        self.id = id; self.title = title; self.description = description; self.path = path; self.key = key
+        self.lookups = lookups; self.yields = yields; self.filter = filter; self.record = record
+        self.purposes = purposes; self.recipients = recipients; self.retention = retention
+        self.origin = origin; self.from = from; self.fields = fields; self.location = location
+    }
+
+    /// The description of the field at `path`, if the map gives one.
+    public func field(_ path: String) -> FieldSpec? { fields.first { $0.path.description == path } }
+
+    /// Paths of fields whose values are withheld as data about other people.
+    public var thirdPartyPaths: [FieldPath] { fields.filter(\.thirdParty).map(\.path) }
+}
+
+/// One system of the organisation.
+public struct Source: Sendable {
+    public var id: String
+    public var title: Translatable?
+    public var description: Translatable?
+    /// `sqlite`, `csv`, `jsonl`, `xml`, … (the collector registry decides what is supported).
+    public var kind: String
+    public var path: String?
+    /// Kind-specific settings (`delimiter` for CSV).
+    public var options: [String: String]
+    public var datasets: [Dataset]
+    public var location: SourceLocation
+    public init(id: String, title: Translatable?, description: Translatable?, kind: String, path: String?,
+                options: [String: String], datasets: [Dataset], location: SourceLocation) {
+        self.id = id; self.title = title; self.description = description; self.kind = kind; self.path = path
+        self.options = options; self.datasets = datasets; self.location = location
+    }
+}

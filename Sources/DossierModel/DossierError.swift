@@ -1,0 +1,68 @@
+/// Where in an input something was found: a file, and where known a line, a column and a key.
+public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
+    public var file: String
+    public var line: Int?
+    public var column: Int?
+    /// The key path inside the file (`sources.crm.datasets.contacts.lookup.email`).
+    public var key: String?
+
+    public init(file: String, line: Int? = nil, column: Int? = nil, key: String? = nil) {
+        self.file = file; self.line = line; self.column = column; self.key = key
+    }
+
+    /// `file:line:column` (as far as known), then the key.
+    public var description: String {
+        var s = file
+        if let line { s += ":\(line)"; if let column { s += ":\(column)" } }
+        if let key { s += " (\(key))" }
+        return s
+    }
+}
+
+/// An error of Dossier: a kind that decides the exit code, and one sentence with its context.
+///
+/// Messages name the source, the file, the line or the key, never a person's data.
+public struct DossierError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable, Hashable {
+        /// The command line was wrong (exit 64).
+        case usage
+        /// The data map is invalid (exit 64).
+        case dataMap
+        /// A source cannot be opened or read (exit 66).
+        case sourceUnreadable
+        /// The output cannot be created (exit 73).
+        case outputUnavailable
+        /// Writing the output failed (exit 74).
+        case outputWrite
+        /// A defect of Dossier itself (exit 70).
+        case `internal`
+        /// The request cannot be acted on in its current state (exit 65, data error).
+        case refused
+    }
+
+    public let kind: Kind
+    public let message: String
+    public let location: SourceLocation?
+
+    public init(_ kind: Kind, _ message: String, at location: SourceLocation? = nil) {
+        self.kind = kind; self.message = message; self.location = location
+    }
+
+    /// The exit code documented in the README (sysexits.h values).
+    public var exitCode: Int32 {
+        switch kind {
+        case .usage, .dataMap: return 64
+        case .refused: return 65
+        case .sourceUnreadable: return 66
+        case .internal: return 70
+        case .outputUnavailable: return 73
+        case .outputWrite: return 74
+        }
+    }
+
+    /// One sentence: the location first when there is one.
+    public var description: String {
+        if let location { return "\(location): \(message)" }
+        return message
+    }
+}

@@ -1,0 +1,269 @@
+import Foundation
+
+extension Value {
+    /// The value as JSON text. `canonical` sorts object keys (the form used to compare records
+    /// and to fingerprint them); otherwise keys keep the source's order. Never pretty-printed.
+    public func jsonText(canonical: Bool = false) -> String {
+        var out = ""
+        write(json: &out, canonical: canonical)
+        return out
+    }
+
+    /// The value as JSON indented by two spaces a level, keys in their order; ends with a newline.
+    public func prettyJSONText() -> String {
+        var out = ""
+        writePretty(&out, indent: "")
+        out += "\n"
+        return out
+    }
+
+    func writePretty(_ out: inout String, indent: String) {
+        let inner = indent + "  "
+        switch self {
+        case .array(let items) where !items.isEmpty:
+            out += "[\n"
+            for (i, item) in items.enumerated() {
+                out += inner
+                item.writePretty(&out, indent: inner)
+                out += i + 1 < items.count ? ",\n" : "\n"
+            }
+            out += indent + "]"
+        case .object(let fields) where !fields.isEmpty:
+            out += "{\n"
+            for (i, entry) in fields.entries.enumerated() {
+                out += inner
+                JSON.appendQuoted(entry.name, to: &out)
+                out += ": "
+                entry.value.writePretty(&out, indent: inner)
+                out += i + 1 < fields.count ? ",\n" : "\n"
+            }
+            out += indent + "}"
+        default:
+            write(json: &out, canonical: false)
+        }
+    }
+
+    func write(json out: inout String, canonical: Bool) {
+        switch self {
+        case .null: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .number(let n): out += n
+        case .string(let s): JSON.appendQuoted(s, to: &out)
+        case .binary(let data):
+            out += "{\"base64\":"
+            JSON.appendQuoted(data.base64EncodedString(), to: &out)
+            out += "}"
+        case .array(let items):
+            out += "["
+            for (i, item) in items.enumerated() {
+                if i > 0 { out += "," }
+                item.write(json: &out, canonical: canonical)
+            }
+            out += "]"
+        case .object(let fields):
+            out += "{"
+            let entries = canonical ? fields.entries.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) } : fields.entries
+            for (i, entry) in entries.enumerated() {
+                if i > 0 { out += "," }
+                JSON.appendQuoted(entry.name, to: &out)
+                out += ":"
+                entry.value.write(json: &out, canonical: canonical)
+            }
+            out += "}"
+        }
+    }
+}
+
+/// JSON text reading and writing that keeps what Foundation's `JSONSerialization` loses:
+/// the order of an object's keys and the exact text of numbers (`1230.00`).
+///
+/// Written here because no package on hand parses JSON without turning numbers into `Double`
+/// and objects into unordered dictionaries; both would break "values keep their source types".
+public enum JSON {
+    /// Appends `s` as a JSON string literal (RFC 8259 escapes; non-ASCII kept as UTF-8).
+    public static func appendQuoted(_ s: String, to out: inout String) {
+        out += "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "\u{08}": out += "\\b"
+            case "\u{0C}": out += "\\f"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x2028 || scalar.value == 0x2029 {
+                    out += String(format: "\\u%04x", scalar.value)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        out += "\""
+    }
+
+    /// Why a text is not JSON, with the 1-based column of the first offending byte.
+    public struct SyntaxError: Error, Sendable, Equatable {
+        public let message: String
+        public let column: Int
+    }
+
+    /// Parses one JSON value from UTF-8 bytes (one line of a JSON Lines file).
+    public static func parse<Bytes: Collection>(_ bytes: Bytes) throws(SyntaxError) -> Value where Bytes.Element == UInt8 {
+        var parser = Parser(bytes: Array(bytes))
+        parser.skipSpace()
+        let value = try parser.parseValue(depth: 0)
+        parser.skipSpace()
+        if parser.index < parser.bytes.count { throw parser.error("unexpected text after the value") }
+        return value
+    }
+
+    public static func parse(_ text: String) throws(SyntaxError) -> Value { try parse(Array(text.utf8)) }
+
+    private struct Parser {
+        let bytes: [UInt8]
+        var index = 0
+
+        func error(_ message: String) -> SyntaxError { SyntaxError(message: message, column: index + 1) }
+
+        mutating func skipSpace() {
+            while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+        }
+
+        mutating func expect(_ literal: String) throws(SyntaxError) {
+            for b in literal.utf8 {
+                guard index < bytes.count, bytes[index] == b else { throw error("expected \(literal)") }
+                index += 1
+            }
+        }
+
+        mutating func parseValue(depth: Int) throws(SyntaxError) -> Value {
+            guard depth < 512 else { throw error("nesting too deep") }
+            guard index < bytes.count else { throw error("unexpected end of text") }
+            switch bytes[index] {
+            case UInt8(ascii: "{"):
+                index += 1
+                var fields = Fields()
+                skipSpace()
+                if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(fields) }
+                while true {
+                    skipSpace()
+                    guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a key") }
+                    let key = try parseString()
+                    skipSpace()
+                    try expect(":")
+                    skipSpace()
+                    let value = try parseValue(depth: depth + 1)
+                    fields[key] = value
+                    skipSpace()
+                    guard index < bytes.count else { throw error("unexpected end of text") }
+                    if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+                    if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(fields) }
+                    throw error("expected , or }")
+                }
+            case UInt8(ascii: "["):
+                index += 1
+                var items: [Value] = []
+                skipSpace()
+                if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
+                while true {
+                    skipSpace()
+                    items.append(try parseValue(depth: depth + 1))
+                    skipSpace()
+                    guard index < bytes.count else { throw error("unexpected end of text") }
+                    if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+                    if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
+                    throw error("expected , or ]")
+                }
+            case UInt8(ascii: "\""): return .string(try parseString())
+            case UInt8(ascii: "t"): try expect("true"); return .bool(true)
+            case UInt8(ascii: "f"): try expect("false"); return .bool(false)
+            case UInt8(ascii: "n"): try expect("null"); return .null
+            default: return .number(try parseNumber())
+            }
+        }
+
+        mutating func parseNumber() throws(SyntaxError) -> String {
+            let start = index
+            func digits(_ p: inout Parser) -> Int {
+                let s = p.index
+                while p.index < p.bytes.count, (0x30...0x39).contains(p.bytes[p.index]) { p.index += 1 }
+                return p.index - s
+            }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
+            guard index < bytes.count, (0x30...0x39).contains(bytes[index]) else { throw error("expected a value") }
+            if bytes[index] == UInt8(ascii: "0") { index += 1 } else { _ = digits(&self) }
+            if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+                index += 1
+                guard digits(&self) > 0 else { throw error("expected digits after the decimal point") }
+            }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+                index += 1
+                if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+                guard digits(&self) > 0 else { throw error("expected digits in the exponent") }
+            }
+            return String(decoding: bytes[start..<index], as: UTF8.self)
+        }
+
+        mutating func parseString() throws(SyntaxError) -> String {
+            index += 1 // opening quote
+            var raw: [UInt8] = []
+            while true {
+                guard index < bytes.count else { throw error("unterminated string") }
+                let b = bytes[index]
+                if b == UInt8(ascii: "\"") { index += 1; break }
+                if b < 0x20 { throw error("control character in a string") }
+                if b != UInt8(ascii: "\\") { raw.append(b); index += 1; continue }
+                index += 1
+                guard index < bytes.count else { throw error("unterminated string") }
+                let e = bytes[index]
+                index += 1
+                switch e {
+                case UInt8(ascii: "\""): raw.append(0x22)
+                case UInt8(ascii: "\\"): raw.append(0x5C)
+                case UInt8(ascii: "/"): raw.append(0x2F)
+                case UInt8(ascii: "b"): raw.append(0x08)
+                case UInt8(ascii: "f"): raw.append(0x0C)
+                case UInt8(ascii: "n"): raw.append(0x0A)
+                case UInt8(ascii: "r"): raw.append(0x0D)
+                case UInt8(ascii: "t"): raw.append(0x09)
+                case UInt8(ascii: "u"):
+                    var code = try hex4()
+                    if (0xD800...0xDBFF).contains(code) {
+                        guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
+                            throw error("unpaired surrogate")
+                        }
+                        index += 2
+                        let low = try hex4()
+                        guard (0xDC00...0xDFFF).contains(low) else { throw error("unpaired surrogate") }
+                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                    }
+                    guard let scalar = Unicode.Scalar(code) else { throw error("invalid \\u escape") }
+                    raw.append(contentsOf: Array(String(scalar).utf8))
+                default: throw error("invalid escape")
+                }
+            }
+            guard let s = String(validating: raw, as: UTF8.self) else { throw error("invalid UTF-8 in a string") }
+            return s
+        }
+
+        mutating func hex4() throws(SyntaxError) -> UInt32 {
+            guard index + 4 <= bytes.count else { throw error("invalid \\u escape") }
+            var v: UInt32 = 0
+            for _ in 0..<4 {
+                let b = bytes[index]
+                let d: UInt32
+                switch b {
+                case 0x30...0x39: d = UInt32(b - 0x30)
+                case 0x41...0x46: d = UInt32(b - 0x41 + 10)
+                case 0x61...0x66: d = UInt32(b - 0x61 + 10)
+                default: throw error("invalid \\u escape")
+                }
+                v = v * 16 + d
+                index += 1
+            }
+            return v
+        }
+    }
+}

@@ -1,0 +1,90 @@
+import ArgumentParser
+import DossierArchive
+import DossierEngine
+import DossierModel
+import Foundation
+
+extension ArchiveFormat: ExpressibleByArgument {}
+
+/// `dossier export`: an ad-hoc export for one person, outside the ledger.
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Export one person's data into an archive (an ad-hoc run, not a delivery).",
+        discussion: """
+        Give every identifier you know of the person; Dossier follows the links between systems \
+        from there (an e-mail finds the CRM contact, whose id finds the training records, …).
+
+        The archive's path is printed as the last line of standard output. Its name carries the \
+        request id, never an identifier of the person.
+
+        Example:
+          dossier export --config Samples/dossier.yaml --email zofia.wisniewska@example.pl --out out/
+        """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("The data map (YAML).", valueName: "file"))
+    var config: String
+
+    @Option(name: .long, help: ArgumentHelp("An e-mail address of the person (repeatable).", valueName: "address"))
+    var email: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("A phone number of the person, in any format (repeatable).", valueName: "number"))
+    var phone: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Any other identifier a system uses, as KIND=VALUE, e.g. crm_id=17 (repeatable).", valueName: "kind=value"))
+    var id: [String] = []
+
+    @Option(name: .long, help: "Archive format: zip or tar.gz.")
+    var format: ArchiveFormat = .zip
+
+    @Option(name: .long, help: ArgumentHelp("The folder to write the archive into (created when missing).", valueName: "dir"))
+    var out: String = "."
+
+    @Option(name: .customLong("request-id"), help: ArgumentHelp("The request id that names the archive; generated when omitted.", valueName: "id"))
+    var requestID: String?
+
+    @Option(name: .customLong("as-of"), help: ArgumentHelp("The time the bundle speaks for (UTC, 2026-01-31T09:00:00Z); now when omitted. With --request-id it makes runs repeat byte for byte.", valueName: "time"))
+    var asOf: String?
+
+    @Option(name: .long, help: ArgumentHelp("Language of the bundle's texts (default: the data map's first).", valueName: "code"))
+    var language: String?
+
+    func run() throws {
+        var identifiers: [(kind: IdentifierKind, text: String)] = email.map { (.email, $0) } + phone.map { (.phone, $0) }
+        for item in id {
+            guard let eq = item.firstIndex(of: "=") else {
+                throw DossierError(.usage, "--id takes KIND=VALUE, such as crm_id=17")
+            }
+            let kind = String(item[..<eq])
+            guard IdentifierKind.isValidName(kind) else {
+                throw DossierError(.usage, "'\(kind)' is not an identifier kind (lower-case letters, digits and _)")
+            }
+            identifiers.append((IdentifierKind(kind), String(item[item.index(after: eq)...])))
+        }
+        let date: Date
+        if let asOf {
+            guard let parsed = try? Date(asOf, strategy: .iso8601) else {
+                throw DossierError(.usage, "--as-of takes a UTC time such as 2026-01-31T09:00:00Z")
+            }
+            date = parsed
+        } else {
+            date = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+        }
+        let map = try Exporter.loadMap(file: config)
+        if let language, !map.controller.languages.contains(language) {
+            throw DossierError(.usage, "the data map offers the languages \(map.controller.languages.joined(separator: ", ")), not '\(language)'")
+        }
+        let requestID = self.requestID ?? Self.generatedRequestID(date)
+        let exporter = Exporter(map: map)
+        let result = try exporter.export(ExportRequest(
+            identifiers: identifiers, format: format, outputDirectory: URL(fileURLWithPath: out),
+            requestID: requestID, asOf: date, language: language))
+        print(result.archive.path)
+    }
+
+    static func generatedRequestID(_ date: Date) -> String {
+        var style = Date.ISO8601FormatStyle(dateSeparator: .omitted, dateTimeSeparator: .standard, timeSeparator: .omitted)
+        style.timeZone = TimeZone(identifier: "UTC")!
+        return "export-\(date.formatted(style))-\(UUID().uuidString.prefix(8).lowercased())"
+    }
+}

@@ -1,0 +1,122 @@
+import DossierMap
+import DossierModel
+import Testing
+
+@Suite struct DataMapLoaderTests {
+    let loader = DataMapLoader()
+
+    func load(_ yaml: String) throws(DossierError) -> DataMap { try loader.load(yaml: yaml, file: "map.yaml") }
+
+    let csvSource = """
+      list:
+        kind: csv
+        path: list.csv
+        datasets:
+          subscribers:
+            lookup: { email: Email }
+            purposes: [marketing]
+            recipients: [mailer]
+            retention: { period: P2Y }
+            origin: subject
+            fields:
+              Email: { category: contact }
+    """
+
+    @Test func loadsAValidMap() throws {
+        let map = try load(dataMapYAML(sources: csvSource))
+        #expect(map.sources.count == 1)
+        #expect(map.sources[0].datasets[0].lookups.map(\.kind) == [.email])
+        #expect(map.recipient("mailer")?.isThirdCountry == true)
+        #expect(map.maxRounds == 5)
+        #expect(map.controller.defaultRegion == "PL")
+    }
+
+    @Test func unknownKeyNamesLineAndKey() throws {
+        let yaml = dataMapYAML(sources: csvSource.replacingOccurrences(of: "origin: subject", with: "origin: subject\n        purpose: [x]"))
+        let error = try #require(throws: DossierError.self) { try load(yaml) }
+        #expect(error.kind == .dataMap)
+        #expect(error.message.contains("unknown key 'purpose'"))
+        #expect(error.location?.key == "sources.list.datasets.subscribers.purpose")
+        let line = yaml.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("purpose: [x]") }! + 1
+        #expect(error.location?.line == line)
+    }
+
+    @Test func userNotesAreAllowed() throws {
+        let yaml = dataMapYAML(sources: csvSource.replacingOccurrences(of: "origin: subject", with: "origin: subject\n        x-owner: marketing team"))
+        #expect(throws: Never.self) { try load(yaml) }
+    }
+
+    @Test func undefinedPurposeIsRejected() throws {
+        let error = try #require(throws: DossierError.self) {
+            try load(dataMapYAML(sources: csvSource.replacingOccurrences(of: "[marketing]", with: "[marketting]")))
+        }
+        #expect(error.message.contains("purpose 'marketting' is not defined"))
+    }
+
+    @Test func undefinedCategoryIsRejected() throws {
+        let error = try #require(throws: DossierError.self) {
+            try load(dataMapYAML(sources: csvSource.replacingOccurrences(of: "category: contact", with: "category: contacts")))
+        }
+        #expect(error.message.contains("category 'contacts' is not defined"))
+    }
+
+    @Test func countryCodeNOIsNotABoolean() throws {
+        let yaml = dataMapYAML(sources: csvSource).replacingOccurrences(of: "country: US, safeguard: SCC", with: "country: NO")
+        let map = try load(yaml)
+        #expect(map.recipient("mailer")?.country == "NO")
+        #expect(map.recipient("mailer")?.isThirdCountry == false)
+    }
+
+    @Test func thirdCountryNeedsASafeguard() throws {
+        let yaml = dataMapYAML(sources: csvSource).replacingOccurrences(of: "country: US, safeguard: SCC", with: "country: US")
+        let error = try #require(throws: DossierError.self) { try load(yaml) }
+        #expect(error.message.contains("outside the EEA"))
+    }
+
+    @Test func sqlMustBindValue() throws {
+        let sql = """
+          crm:
+            kind: sqlite
+            path: crm.sqlite
+            datasets:
+              contacts:
+                lookup: { email: "SELECT * FROM contacts WHERE email = 'x'" }
+                purposes: [service]
+                retention: { period: P1Y }
+                origin: subject
+        """
+        let error = try #require(throws: DossierError.self) { try load(dataMapYAML(sources: sql)) }
+        #expect(error.message.contains(":value"))
+        #expect(error.location?.key == "sources.crm.datasets.contacts.lookup.email")
+        let other = sql.replacingOccurrences(of: "email = 'x'", with: "email = :value AND id = :id")
+        let error2 = try #require(throws: DossierError.self) { try load(dataMapYAML(sources: other)) }
+        #expect(error2.message.contains(":id"))
+    }
+
+    @Test func yieldsMayNotFollowThirdPartyFields() throws {
+        let yaml = dataMapYAML(sources: csvSource.replacingOccurrences(of: "Email: { category: contact }",
+            with: "Email: { category: contact }\n          Referrer: { category: contact, third_party: true }")
+            .replacingOccurrences(of: "lookup: { email: Email }", with: "lookup: { email: Email }\n        yields: { email: Referrer }"))
+        let error = try #require(throws: DossierError.self) { try load(yaml) }
+        #expect(error.message.contains("third-party field 'Referrer'"))
+    }
+
+    @Test func reservedKindsAreNotYetSupported() throws {
+        let yaml = dataMapYAML(sources: csvSource.replacingOccurrences(of: "kind: csv", with: "kind: postgres"))
+        let error = try #require(throws: DossierError.self) { try load(yaml) }
+        #expect(error.message.contains("not yet supported"))
+        #expect(error.exitCode == 64)
+    }
+
+    @Test func brokenYAMLNamesTheLine() throws {
+        let error = try #require(throws: DossierError.self) { try load("version: 1\ncontroller: [a\n") }
+        #expect(error.kind == .dataMap)
+        #expect(error.location?.line != nil)
+    }
+
+    @Test func legitimateInterestMustBeStated() throws {
+        let yaml = dataMapYAML(sources: csvSource).replacingOccurrences(of: "legal_basis: contract", with: "legal_basis: legitimate_interests")
+        let error = try #require(throws: DossierError.self) { try load(yaml) }
+        #expect(error.message.contains("legitimate_interest"))
+    }
+}
