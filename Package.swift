@@ -45,22 +45,28 @@ let package = Package(
         .target(name: "DossierFormats", dependencies: ["DossierModel", "CLibXML2"]),
         // libarchive: zip and tar.gz, streamed, written under a temporary name.
         .target(name: "DossierArchive", dependencies: ["DossierModel", "CArchive"]),
-        // The flow: resolve, collect, redact, assemble, pack.
+        // The request ledger: requests, deadlines, deliveries, claims, the audit trail.
+        .target(name: "DossierLedger", dependencies: [
+            "DossierModel",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // The flow: resolve, collect, redact, assemble, pack; and the request workflow on the ledger.
         .target(name: "DossierEngine", dependencies: [
             "DossierModel", "DossierMap", "DossierIdentity", "DossierCollectors", "DossierFormats",
-            "DossierArchive",
+            "DossierArchive", "DossierLedger",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "dossier", dependencies: [
-            "DossierEngine", "DossierModel", "DossierMap",
+            "DossierEngine", "DossierModel", "DossierMap", "DossierLedger", "DossierArchive",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
         .testTarget(name: "DossierTests", dependencies: [
             "DossierModel", "DossierMap", "DossierIdentity", "DossierCollectors", "DossierFormats",
-            "DossierArchive", "DossierEngine",
+            "DossierArchive", "DossierEngine", "DossierLedger",
         ]),
     ],
     swiftLanguageModes: [.v6],

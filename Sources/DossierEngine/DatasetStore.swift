@@ -19,6 +19,10 @@ final class DatasetStore {
     private(set) var matches: [(entry: Int, identifier: Identifier, round: Int)] = []
     /// Field names present in records but not described by the map.
     private(set) var undescribedFields: Set<String> = []
+    /// Why the dataset is left out of this export (portability), or nil.
+    var excluded: String?
+    /// Applied to every record before it is stored (after third-party redaction).
+    var transform: (Record) -> Record = { $0 }
 
     struct Entry {
         let sortKey: [SortKeyPart]
@@ -70,7 +74,7 @@ final class DatasetStore {
             }
             return
         }
-        let stored = Redaction.apply(to: record, in: dataset)
+        let stored = transform(Redaction.apply(to: record, in: dataset))
         var bytes: [UInt8] = []
         ValueCoding.encode(.object(stored), into: &bytes)
         if spill == nil { spill = try OutputFile(url: spillURL) }
@@ -151,5 +155,49 @@ public enum Redaction {
             copy[first] = .object(redact(nested, path.dropFirst()))
         }
         return copy
+    }
+}
+
+/// Art. 20: the data a person provided (including observed data), processed on consent or contract;
+/// nothing derived, nothing about other people; a map may narrow the set with `portable: false`.
+public enum Portability {
+    /// Why a dataset has no place in a portability export, or nil when it has.
+    public static func exclusion(of dataset: Dataset, in map: DataMap) -> String? {
+        let bases = dataset.purposes.compactMap { map.purpose($0)?.legalBasis }
+        if !bases.contains(where: \.allowsPortability) {
+            return "not portable: none of its purposes rests on consent or contract"
+        }
+        if !dataset.origin.isProvided && !dataset.fields.contains(where: { $0.origin?.isProvided == true }) {
+            return "not portable: the data was not provided by the person (\(dataset.origin.rawValue))"
+        }
+        return nil
+    }
+
+    /// The record with only its portable fields.
+    public static func filter(_ record: Record, in dataset: Dataset) -> Record {
+        var result = Fields()
+        for (name, value) in record {
+            let spec = dataset.field(name)
+            if let spec, !isPortable(spec, in: dataset) { continue }
+            if spec == nil && !dataset.origin.isProvided { continue }
+            result.append(name, prune(value, prefix: name, in: dataset))
+        }
+        return result
+    }
+
+    static func isPortable(_ spec: FieldSpec, in dataset: Dataset) -> Bool {
+        !spec.thirdParty && spec.portable != false && (spec.origin ?? dataset.origin).isProvided
+    }
+
+    /// Removes nested fields the map describes as not portable.
+    static func prune(_ value: Value, prefix: String, in dataset: Dataset) -> Value {
+        guard case .object(let fields) = value else { return value }
+        var kept = Fields()
+        for (name, v) in fields {
+            let path = "\(prefix).\(name)"
+            if let spec = dataset.field(path), !isPortable(spec, in: dataset) { continue }
+            kept.append(name, prune(v, prefix: path, in: dataset))
+        }
+        return .object(kept)
     }
 }

@@ -20,11 +20,21 @@ public struct ExportRequest: Sendable {
     public var language: String?
     /// False for `dossier export` (an ad-hoc run outside the ledger).
     public var isDelivery: Bool
+    /// Access exports everything (third-party fields withheld); portability only portable fields.
+    public var kind: RequestKind = .access
+    /// The copy number, for deliveries.
+    public var copy: Int?
+    /// The archive's file name; default `dossier-<request id>.<ext>`.
+    public var archiveName: String?
+    /// False to assemble the bundle and compute its fingerprint without writing an archive.
+    public var pack = true
 
     public init(identifiers: [(kind: IdentifierKind, text: String)], format: ArchiveFormat = .zip,
-                outputDirectory: URL, requestID: String, asOf: Date, language: String? = nil, isDelivery: Bool = false) {
+                outputDirectory: URL, requestID: String, asOf: Date, language: String? = nil, isDelivery: Bool = false,
+                kind: RequestKind = .access) {
         self.identifiers = identifiers; self.format = format; self.outputDirectory = outputDirectory
         self.requestID = requestID; self.asOf = asOf; self.language = language; self.isDelivery = isDelivery
+        self.kind = kind
     }
 
     /// True when `id` can name a request (and so an archive): letters, digits, `.`, `_`, `-`; no leading dot.
@@ -36,7 +46,12 @@ public struct ExportRequest: Sendable {
 
 /// The outcome of an export.
 public struct ExportResult: Sendable {
-    public let archive: URL
+    /// The archive written; nil when the request asked not to pack.
+    public let archive: URL?
+    public let archiveSHA256: String?
+    public let archiveSize: Int?
+    /// SHA-256 over the data files' paths and hashes: what the person's data is, without times or ids.
+    public let fingerprint: String
     public let requestID: String
     /// Records per `source/dataset`, zero counts included.
     public let counts: [(dataset: String, count: Int)]
@@ -130,7 +145,12 @@ public struct Exporter: Sendable {
         var stores: [DatasetStore] = []
         for (source, _) in collectors {
             for dataset in source.datasets {
-                stores.append(DatasetStore(source: source, dataset: dataset, staging: staging, index: stores.count))
+                let store = DatasetStore(source: source, dataset: dataset, staging: staging, index: stores.count)
+                if request.kind == .portability {
+                    store.excluded = Portability.exclusion(of: dataset, in: map)
+                    store.transform = { Portability.filter($0, in: dataset) }
+                }
+                stores.append(store)
             }
         }
         let resolution = try resolve(given: given, collectors: collectors, stores: stores)
@@ -163,9 +183,12 @@ public struct Exporter: Sendable {
             datasetEntries.append(.object(Fields([
                 ("source", .string(store.source.id)), ("dataset", .string(store.dataset.id)),
                 ("count", .number(String(store.count))), ("files", .array(paths)),
-            ])))
+            ] + (store.excluded.map { [("excluded", Value.string($0))] } ?? []))))
         }
-        let information = InformationBuilder(map: map, language: language).build(stores: stores)
+        let dataFiles = files.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        let fingerprint = SHA256.hash(data: Data((["kind:\(request.kind.rawValue)"] + dataFiles.map { "\($0.path)\u{0}\($0.sha256)" })
+            .joined(separator: "\n").utf8)).map { String(format: "%02x", $0) }.joined()
+        let information = InformationBuilder(map: map, language: language, kind: request.kind).build(stores: stores)
         files.append(try writeJSON(information, to: "information.json", in: bundle, records: nil))
 
         let hasData = stores.contains { $0.count > 0 }
@@ -173,9 +196,11 @@ public struct Exporter: Sendable {
             ("schema_version", .number(String(bundleSchemaVersion))),
             ("tool", .object(Fields([("name", .string(Self.toolName)), ("version", .string(Self.toolVersion))]))),
             ("request_id", .string(request.requestID)),
-            ("kind", .string("access")),
+            ("kind", .string(request.kind.rawValue)),
             ("generated_at", .string(Self.timestamp(request.asOf))),
             ("delivery", .bool(request.isDelivery)),
+            ("copy", request.copy.map { .number(String($0)) } ?? .null),
+            ("fingerprint", .string(fingerprint)),
             ("note", .string(request.isDelivery ? "A copy delivered under the request named above."
                                                 : "An ad-hoc export made with 'dossier export', outside the ledger: not a delivery.")),
             ("has_data", .bool(hasData)),
@@ -203,17 +228,23 @@ public struct Exporter: Sendable {
         ]))
         let manifestFile = try writeJSON(manifest, to: "manifest.json", in: bundle, records: nil)
 
+        let counts = stores.map { (dataset: "\($0.source.id)/\($0.dataset.id)", count: $0.count) }
+        guard request.pack else {
+            return ExportResult(archive: nil, archiveSHA256: nil, archiveSize: nil, fingerprint: fingerprint, requestID: request.requestID,
+                                counts: counts, rounds: resolution.rounds, capped: resolution.capped)
+        }
+
         // Pack.
-        let name = "dossier-\(request.requestID).\(request.format.fileExtension)"
+        let name = request.archiveName ?? "dossier-\(request.requestID).\(request.format.fileExtension)"
         let writer = try ArchiveWriter(destination: out.appendingPathComponent(name), format: request.format, entryDate: request.asOf)
         for file in [manifestFile] + files.sorted(by: { Self.entryOrder($0.path, $1.path) }) {
             try writer.add(file: bundle.appendingPathComponent(file.path), as: file.path)
         }
         let archive = try writer.finish()
+        let described = try describe(archive.lastPathComponent, in: archive.deletingLastPathComponent(), records: nil)
         log.info("archive written", metadata: ["format": "\(request.format.rawValue)", "files": "\(files.count + 1)"])
-        return ExportResult(archive: archive, requestID: request.requestID,
-                            counts: stores.map { ("\($0.source.id)/\($0.dataset.id)", $0.count) },
-                            rounds: resolution.rounds, capped: resolution.capped)
+        return ExportResult(archive: archive, archiveSHA256: described.sha256, archiveSize: described.bytes, fingerprint: fingerprint,
+                            requestID: request.requestID, counts: counts, rounds: resolution.rounds, capped: resolution.capped)
     }
 
     /// Entry order: top-level files first, then `data/…`, each by path.
@@ -256,7 +287,7 @@ public struct Exporter: Sendable {
                     guard !wanted.isEmpty else { continue }
                     let thisRound = round
                     try collector.find(in: dataset, identifiers: wanted) { record, identifier throws(DossierError) in
-                        try store.add(record, foundBy: identifier, round: thisRound)
+                        if store.excluded == nil { try store.add(record, foundBy: identifier, round: thisRound) }
                         for y in dataset.yields {
                             for path in y.paths {
                                 guard let value = record.value(at: path) else { continue }

@@ -6,6 +6,7 @@ import Foundation
 struct InformationBuilder {
     let map: DataMap
     let language: String
+    var kind: RequestKind = .access
 
     var fallbacks: [String] { map.controller.languages + ["en"] }
 
@@ -43,7 +44,11 @@ struct InformationBuilder {
 
         var categoryIDs: [String] = []
         for (_, dataset, store) in heldIDs {
-            for field in dataset.fields where !categoryIDs.contains(field.category) { categoryIDs.append(field.category) }
+            // The categories of the described fields this person's records actually have.
+            for field in dataset.fields where !categoryIDs.contains(field.category) {
+                let path = field.path.description
+                if store.columns.contains(where: { $0 == path || $0.hasPrefix(path + ".") }) { categoryIDs.append(field.category) }
+            }
             if !store.undescribedFields.isEmpty && !categoryIDs.contains(Category.uncategorisedID) {
                 categoryIDs.append(Category.uncategorisedID)
             }
@@ -97,6 +102,7 @@ struct InformationBuilder {
         return .object(Fields([
             ("schema_version", .number("1")),
             ("language", .string(language)),
+            ("kind", .string(kind.rawValue)),
             ("has_data", .bool(!held.isEmpty)),
             ("summary", .string(held.isEmpty ? Texts.noData(language) : Texts.hasData(language, datasets: held.count))),
             ("controller", .object(controller)),

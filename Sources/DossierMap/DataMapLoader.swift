@@ -73,7 +73,8 @@ private struct MapReader {
         var version = 0, controller: Controller?, fees: Fees?, maxRounds = 5
         var purposes: [Purpose] = [], categories: [Category] = [], recipients: [Recipient] = [], sources: [Source] = []
         var purposeNodes: [String: MapNode] = [:]
-        let top = try root.entries(allowed: ["version", "controller", "fees", "purposes", "categories", "recipients", "sources", "resolution"],
+        var ledger = LedgerSettings()
+        let top = try root.entries(allowed: ["version", "controller", "fees", "purposes", "categories", "recipients", "sources", "resolution", "ledger"],
                                    required: ["version", "controller", "purposes", "categories", "sources"])
         for (key, node) in top where key == "version" {
             version = try node.int()
@@ -93,6 +94,7 @@ private struct MapReader {
                 }
             case "recipients":
                 for (id, r) in try node.entries() { recipients.append(try readRecipient(id, r)) }
+            case "ledger": ledger = try readLedger(node)
             case "resolution":
                 for (k, v) in try node.entries(allowed: ["max_rounds"]) where k == "max_rounds" {
                     maxRounds = try v.int()
@@ -108,8 +110,39 @@ private struct MapReader {
             if entries.isEmpty { throw node.fail("at least one source is needed") }
             for (id, s) in entries { sources.append(try readSource(id, s, context)) }
         }
-        return DataMap(file: file, version: version, controller: controller!, fees: fees, purposes: purposes,
-                       categories: categories, recipients: recipients, sources: sources, maxRounds: maxRounds)
+        var map = DataMap(file: file, version: version, controller: controller!, fees: fees, purposes: purposes,
+                          categories: categories, recipients: recipients, sources: sources, maxRounds: maxRounds)
+        map.ledger = ledger
+        return map
+    }
+
+    func readLedger(_ node: MapNode) throws(DossierError) -> LedgerSettings {
+        var settings = LedgerSettings()
+        for (k, v) in try node.entries(allowed: ["path", "archives", "repeat_window", "holidays"]) {
+            switch k {
+            case "path": settings.path = try v.nonEmptyString()
+            case "archives": settings.archives = try v.nonEmptyString()
+            case "repeat_window":
+                guard let p = Period(try v.nonEmptyString()) else {
+                    throw v.fail("repeat_window must be a period of whole years, months, weeks or days such as P3M")
+                }
+                settings.repeatWindow = p
+            default:
+                for (hk, hv) in try v.entries(allowed: ["country", "extra"]) {
+                    if hk == "country" {
+                        let c = try hv.nonEmptyString().uppercased()
+                        guard c == "PL" else { throw hv.fail("public holidays are built in for PL only; list other dates under extra") }
+                        settings.holidayCountry = c
+                    } else {
+                        for item in try hv.list() {
+                            guard let d = Day(try item.nonEmptyString()) else { throw item.fail("expected a date such as 2026-12-31") }
+                            settings.extraHolidays.append(d)
+                        }
+                    }
+                }
+            }
+        }
+        return settings
     }
 
     struct References {

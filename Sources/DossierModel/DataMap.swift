@@ -35,6 +35,8 @@ public struct DataMap: Sendable {
     public var sources: [Source]
     /// The cap on identity-resolution rounds (`resolution.max_rounds`, default 5).
     public var maxRounds: Int
+    /// Where the request ledger lives and the rules it applies (`ledger:`); defaults when absent.
+    public var ledger: LedgerSettings = LedgerSettings()
 
     public init(file: String, version: Int, controller: Controller, fees: Fees?, purposes: [Purpose],
                 categories: [Category], recipients: [Recipient], sources: [Source], maxRounds: Int) {
@@ -260,4 +262,19 @@ public struct Source: Sendable {
         self.id = id; self.title = title; self.description = description; self.kind = kind; self.path = path
         self.options = options; self.datasets = datasets; self.location = location
     }
+}
+
+/// The `ledger:` block of the data map.
+public struct LedgerSettings: Sendable {
+    /// The ledger file, as written in the map (relative to the map's folder).
+    public var path: String?
+    /// Where fulfilled copies are written; default: `archives` beside the ledger file.
+    public var archives: String?
+    /// The look-back for possibly excessive requests (Art. 12(5)); default three months.
+    public var repeatWindow: Period = Period("P3M")!
+    /// Built-in public holidays of this country (only `PL` is built in).
+    public var holidayCountry: String?
+    /// Further non-working days.
+    public var extraHolidays: [Day] = []
+    public init() {}
 }

@@ -38,6 +38,8 @@ public struct DossierError: Error, Sendable, CustomStringConvertible {
         case `internal`
         /// The request cannot be acted on in its current state (exit 65, data error).
         case refused
+        /// Another process is working on the request right now (exit 75, try again).
+        case busy
     }
 
     public let kind: Kind
@@ -57,6 +59,7 @@ public struct DossierError: Error, Sendable, CustomStringConvertible {
         case .internal: return 70
         case .outputUnavailable: return 73
         case .outputWrite: return 74
+        case .busy: return 75
         }
     }
 

@@ -36,3 +36,8 @@ public struct Identifier: Sendable, Hashable, Comparable, CustomStringConvertibl
 public protocol IdentifierNormalizer: Sendable {
     func normalize(_ text: String, as kind: IdentifierKind) -> String?
 }
+
+/// Access (Art. 15) or portability (Art. 20).
+public enum RequestKind: String, Sendable, CaseIterable {
+    case access, portability
+}

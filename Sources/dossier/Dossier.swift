@@ -11,10 +11,10 @@ struct Dossier: ParsableCommand {
         abstract: "Find one person's data in every system of a data map and pack it, with the information the GDPR requires, into an archive.",
         discussion: """
         Exit codes: 0 done; 64 usage or data-map error; 66 a source cannot be opened or read; \
-        70 internal error; 73 the output cannot be created; 74 an I/O error while writing.
+        65 the action is refused in the request's state; 70 internal error; 73 the output cannot be created; 74 an I/O error while writing; 75 another process is working on the request (try again).
         """,
         version: "0.1.0",
-        subcommands: [Export.self, Validate.self]
+        subcommands: [Export.self, Validate.self, Request.self, Audit.self]
     )
 
     static func main() {

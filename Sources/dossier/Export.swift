@@ -25,14 +25,10 @@ struct Export: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The data map (YAML).", valueName: "file"))
     var config: String
 
-    @Option(name: .long, help: ArgumentHelp("An e-mail address of the person (repeatable).", valueName: "address"))
-    var email: [String] = []
+    @OptionGroup var person: IdentifierOptions
 
-    @Option(name: .long, help: ArgumentHelp("A phone number of the person, in any format (repeatable).", valueName: "number"))
-    var phone: [String] = []
-
-    @Option(name: .long, help: ArgumentHelp("Any other identifier a system uses, as KIND=VALUE, e.g. crm_id=17 (repeatable).", valueName: "kind=value"))
-    var id: [String] = []
+    @Option(name: .long, help: "access (everything, Art. 15) or portability (the data the person provided, Art. 20).")
+    var kind: RequestKind = .access
 
     @Option(name: .long, help: "Archive format: zip or tar.gz.")
     var format: ArchiveFormat = .zip
@@ -50,17 +46,7 @@ struct Export: ParsableCommand {
     var language: String?
 
     func run() throws {
-        var identifiers: [(kind: IdentifierKind, text: String)] = email.map { (.email, $0) } + phone.map { (.phone, $0) }
-        for item in id {
-            guard let eq = item.firstIndex(of: "=") else {
-                throw DossierError(.usage, "--id takes KIND=VALUE, such as crm_id=17")
-            }
-            let kind = String(item[..<eq])
-            guard IdentifierKind.isValidName(kind) else {
-                throw DossierError(.usage, "'\(kind)' is not an identifier kind (lower-case letters, digits and _)")
-            }
-            identifiers.append((IdentifierKind(kind), String(item[item.index(after: eq)...])))
-        }
+        let identifiers = try person.identifiers()
         let date: Date
         if let asOf {
             guard let parsed = try? Date(asOf, strategy: .iso8601) else {
@@ -78,8 +64,8 @@ struct Export: ParsableCommand {
         let exporter = Exporter(map: map)
         let result = try exporter.export(ExportRequest(
             identifiers: identifiers, format: format, outputDirectory: URL(fileURLWithPath: out),
-            requestID: requestID, asOf: date, language: language))
-        print(result.archive.path)
+            requestID: requestID, asOf: date, language: language, kind: kind))
+        print(result.archive?.path ?? "")
     }
 
     static func generatedRequestID(_ date: Date) -> String {

@@ -1,0 +1,308 @@
+import DossierArchive
+import DossierLedger
+import DossierModel
+import Foundation
+import Logging
+
+/// The request workflow of a privacy officer, on a ledger: open, verify, extend, fulfil, copy,
+/// refuse, withdraw. Every rule of DESIGN.md ("Rules Dossier implements") is applied here; the
+/// ledger stores, the exporter produces.
+///
+/// ```swift
+/// let service = try RequestService(map: map, ledgerPath: nil)
+/// let opened = try service.open(kind: .access, identifiers: [(.email, "anna@example.pl")], received: today, today: today)
+/// try service.verify(opened.request.id, method: "reply from the registered e-mail", by: "J. Kowalski", today: today)
+/// let delivery = try service.fulfil(opened.request.id, format: .zip, today: today)
+/// ```
+public final class RequestService {
+    public let map: DataMap?
+    public let ledger: any Ledger
+    public let calendar: WorkingCalendar
+    public let archives: URL
+    let logger: Logger
+    let now: () -> Date
+
+    /// Opens the ledger named by `ledgerPath`, else by the map's `ledger.path`.
+    public init(map: DataMap?, ledgerPath: String?, logger: Logger = Logger(label: "dossier"), now: @escaping () -> Date = Date.init) throws(DossierError) {
+        self.map = map
+        self.logger = logger
+        self.now = now
+        let path: String
+        if let ledgerPath {
+            path = ledgerPath
+        } else if let map, let p = map.ledger.path {
+            path = map.resolve(path: p).path
+        } else {
+            throw DossierError(.usage, "no ledger: give --ledger PATH, or ledger.path in the data map given with --config")
+        }
+        ledger = try SQLiteLedger(path: path)
+        let ledgerFolder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        archives = map.flatMap { m in m.ledger.archives.map { m.resolve(path: $0) } } ?? ledgerFolder.appendingPathComponent("archives")
+        calendar = WorkingCalendar(country: map?.ledger.holidayCountry ?? (map?.controller.defaultRegion == "PL" ? "PL" : nil),
+                                   extra: map?.ledger.extraHolidays ?? [])
+    }
+
+    func requireMap(_ action: String) throws(DossierError) -> DataMap {
+        guard let map else { throw DossierError(.usage, "\(action) needs the data map: give --config FILE") }
+        return map
+    }
+
+    public func request(_ id: String) throws(DossierError) -> RequestRecord {
+        guard let r = try ledger.request(id) else { throw DossierError(.usage, "there is no request \(id) in the ledger") }
+        return r
+    }
+
+    // MARK: Open
+
+    public struct Opened {
+        public let request: RequestRecord
+        /// Human-readable lines about flags (evidence of a possibly excessive request).
+        public let notes: [String]
+    }
+
+    public func open(kind: RequestKind, identifiers given: [(kind: IdentifierKind, text: String)], received: Day,
+                     channel: String = "email", language: String? = nil, today: Day) throws(DossierError) -> Opened {
+        let map = try requireMap("opening a request")
+        guard received <= today else { throw DossierError(.usage, "the request cannot be received after today (\(today))") }
+        if let language, !map.controller.languages.contains(language) {
+            throw DossierError(.usage, "the data map offers the languages \(map.controller.languages.joined(separator: ", ")), not '\(language)'")
+        }
+        let exporter = Exporter(map: map, logger: logger)
+        let identifiers = try exporter.normalizedIdentifiers(given)
+        let firstDeadline = calendar.deadline(received: received, months: 1)
+
+        // Art. 12(5): a copy delivered within the window, for the same subject, with unchanged data.
+        var flags: [String] = [], evidence: [Value] = [], notes: [String] = []
+        let since = map.ledger.repeatWindow.before(received)
+        let earlier = try ledger.deliveries(sharing: identifiers, since: Self.startOfDay(since))
+        if !earlier.isEmpty {
+            let current = try fingerprint(identifiers: identifiers, kind: kind, exporter: exporter)
+            // The latest unchanged copy of each earlier request is the evidence.
+            var latest: [String: Delivery] = [:]
+            for (requestID, delivery) in earlier where delivery.fingerprint == current { latest[requestID] = delivery }
+            for (requestID, delivery) in latest.sorted(by: { $0.key < $1.key }) {
+                if !flags.contains("possibly_excessive") { flags.append("possibly_excessive") }
+                evidence.append(.object(Fields([
+                    ("flag", .string("possibly_excessive")), ("request", .string(requestID)), ("copy", .number(String(delivery.copy))),
+                    ("delivered_at", .string(Self.timestamp(delivery.at))), ("fingerprint_then", .string(delivery.fingerprint)),
+                    ("fingerprint_now", .string(current)), ("window", .string(map.ledger.repeatWindow.description)),
+                ])))
+                notes.append("possibly excessive (Art. 12(5)): request \(requestID) received copy \(delivery.copy) on \(Self.timestamp(delivery.at)), and the data has not changed since (fingerprint \(current.prefix(16))…)")
+            }
+        }
+        let record = try ledger.createRequest(NewRequest(
+            kind: kind, received: received, firstDeadline: firstDeadline, channel: channel,
+            language: language ?? map.controller.languages.first ?? "en", identifiers: identifiers, flags: flags, evidence: evidence), at: now())
+        return Opened(request: record, notes: notes)
+    }
+
+    /// The content fingerprint of what an export would hold now (no archive is written).
+    func fingerprint(identifiers: [Identifier], kind: RequestKind, exporter: Exporter) throws(DossierError) -> String {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("dossier-fingerprint-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        var request = ExportRequest(identifiers: identifiers.map { ($0.kind, $0.value) }, outputDirectory: scratch,
+                                    requestID: "fingerprint", asOf: Date(timeIntervalSince1970: 0), kind: kind)
+        request.pack = false
+        return try exporter.export(request).fingerprint
+    }
+
+    // MARK: State changes
+
+    func change(_ id: String, to status: RequestStatus, note: String?, fields: [String: String?] = [:],
+                audit: [(String, String)] = [], check: (RequestRecord) throws(DossierError) -> Void = { _ throws(DossierError) in }) throws(DossierError) {
+        let r = try request(id)
+        guard r.status.canMove(to: status) else {
+            throw DossierError(.refused, "request \(id) is \(r.status.rawValue); it cannot become \(status.rawValue)\(r.status.isOpen ? "" : " (\(r.status.rawValue) is final)")")
+        }
+        try check(r)
+        try ledger.apply(RequestChange(to: status, note: note, fields: fields, audit: audit), to: id, expecting: [r.status], at: now())
+    }
+
+    /// Art. 12(6): records how the requester's identity was checked and by whom.
+    public func verify(_ id: String, method: String, by: String, today: Day) throws(DossierError) {
+        guard !method.trimmingCharacters(in: .whitespaces).isEmpty, !by.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw DossierError(.usage, "say how the identity was checked (--method) and who checked it (--by)")
+        }
+        let r = try request(id)
+        if r.isVerified { throw DossierError(.refused, "request \(id) is already verified") }
+        // An extended request stays extended in its deadline; its status records the verification.
+        try change(id, to: .verified, note: "identity checked: \(method) (by \(by))",
+                   fields: ["verification_method": method, "verified_by": by, "verified_at": Self.timestamp(now())],
+                   audit: [("on", today.description)])
+    }
+
+    /// Art. 12(3): up to two further months, with a reason, only while the first month runs.
+    public func extend(_ id: String, months: Int, reason: String, today: Day) throws(DossierError) {
+        guard (1...2).contains(months) else { throw DossierError(.usage, "an extension is 1 or 2 further months") }
+        guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw DossierError(.usage, "an extension needs a reason (--reason), which the person must be told")
+        }
+        let r = try request(id)
+        guard today <= r.firstDeadline else {
+            throw DossierError(.refused, "request \(id): the first month ended on \(r.firstDeadline); an extension must be decided and told within it (Art. 12(3))")
+        }
+        let total = r.extendedMonths + months
+        guard total <= 2 else {
+            throw DossierError(.refused, "request \(id) is already extended by \(r.extendedMonths) month(s); the law allows two further months at most")
+        }
+        let deadline = calendar.deadline(received: r.received, months: 1 + total)
+        let target: RequestStatus = .extended
+        guard r.status == .received || r.status == .verified || r.status == .extended else {
+            throw DossierError(.refused, "request \(id) is \(r.status.rawValue); it cannot be extended")
+        }
+        try ledger.apply(RequestChange(to: target, note: "extended by \(months) month(s): \(reason)",
+                                       fields: ["extended_months": String(total), "deadline": deadline.description,
+                                                "extension_reason": [r.extensionReason, reason].compactMap { $0 }.joined(separator: "; ")],
+                                       audit: [("months", String(months)), ("deadline", deadline.description)]),
+                         to: id, expecting: [r.status], at: now())
+    }
+
+    /// Art. 12(4)/(5): a refusal needs its reason.
+    public func refuse(_ id: String, reason: String, today: Day) throws(DossierError) {
+        guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw DossierError(.usage, "a refusal needs a reason (--reason); the person must be told it")
+        }
+        try change(id, to: .refused, note: "refused: \(reason)", fields: ["refusal_reason": reason], audit: [("on", today.description)])
+    }
+
+    public func withdraw(_ id: String, reason: String?, today: Day) throws(DossierError) {
+        try change(id, to: .withdrawn, note: reason.map { "withdrawn: \($0)" } ?? "withdrawn by the person",
+                   fields: ["withdrawal_reason": reason], audit: [("on", today.description)])
+    }
+
+    // MARK: Copies
+
+    /// The fee of the next copy (Art. 15(3)): the tariff's fixed part plus its per-megabyte part on
+    /// the size of the previous copy, rounded to the cent.
+    public func quote(_ r: RequestRecord) -> (fee: Decimal, currency: String) {
+        guard let fees = map?.fees else { return (0, "XXX") }
+        var fee = fees.furtherCopy
+        if let perMB = fees.perMegabyte, let previous = r.deliveries.last {
+            fee += perMB * Decimal(previous.size) / Decimal(1_000_000)
+        }
+        var rounded = Decimal()
+        NSDecimalRound(&rounded, &fee, 2, .plain)
+        return (rounded, fees.currency)
+    }
+
+    /// `12.5` → `"12.50"`.
+    public static func amount(_ d: Decimal) -> String {
+        var value = d
+        var rounded = Decimal()
+        NSDecimalRound(&rounded, &value, 2, .plain)
+        let text = NSDecimalNumber(decimal: rounded).stringValue
+        guard let dot = text.firstIndex(of: ".") else { return text + ".00" }
+        let decimals = text.distance(from: dot, to: text.endIndex) - 1
+        return decimals >= 2 ? text : text + String(repeating: "0", count: 2 - decimals)
+    }
+
+    /// Produces copy 1 of a verified request, free of charge.
+    public func fulfil(_ id: String, format: ArchiveFormat, today: Day) throws(DossierError) -> Delivery {
+        let r = try request(id)
+        try checkDeliverable(r)
+        if !r.deliveries.isEmpty {
+            throw DossierError(.refused, "request \(id) is already fulfilled (copy \(r.deliveries.count) delivered); a further copy is 'dossier request copy'")
+        }
+        return try deliver(r, format: format, fee: 0, currency: quote(r).currency)
+    }
+
+    /// Produces a further copy at the quoted fee. Returns nil, producing nothing, unless the fee is accepted.
+    public func copy(_ id: String, format: ArchiveFormat, acceptFee: Bool, today: Day) throws(DossierError) -> (quote: (fee: Decimal, currency: String), delivery: Delivery?) {
+        let r = try request(id)
+        guard !r.deliveries.isEmpty else {
+            throw DossierError(.refused, "request \(id) has no first copy yet; the first copy is 'dossier request fulfil' (free of charge)")
+        }
+        try checkDeliverable(r, further: true)
+        let q = quote(r)
+        guard acceptFee else { return (q, nil) }
+        return (q, try deliver(r, format: format, fee: q.fee, currency: q.currency))
+    }
+
+    func checkDeliverable(_ r: RequestRecord, further: Bool = false) throws(DossierError) {
+        switch r.status {
+        case .refused, .withdrawn:
+            throw DossierError(.refused, "request \(r.id) is \(r.status.rawValue); no data leaves for it")
+        default: break
+        }
+        guard r.isVerified else {
+            throw DossierError(.refused, "request \(r.id) is not verified: no data leaves before the requester's identity is checked (dossier request verify)")
+        }
+    }
+
+    /// Claims the request, produces the archive, records the delivery: either both exist afterwards, or neither.
+    func deliver(_ r: RequestRecord, format: ArchiveFormat, fee: Decimal, currency: String) throws(DossierError) -> Delivery {
+        let map = try requireMap("producing a copy")
+        let claim = try ledger.claim(r.id, at: now())
+        do throws(DossierError) {
+            let current = try request(r.id)
+            let copy = current.deliveries.count + 1
+            guard copy == r.deliveries.count + 1 else {
+                throw DossierError(.refused, "request \(r.id) received copy \(copy - 1) from another process meanwhile")
+            }
+            try removeLeftovers(of: current)
+            let name = "dossier-\(r.id)-copy\(copy).\(format.fileExtension)"
+            var export = ExportRequest(identifiers: current.identifiers.map { ($0.kind, $0.value) }, format: format,
+                                       outputDirectory: archives, requestID: r.id, asOf: now(), language: current.language,
+                                       isDelivery: true, kind: current.kind)
+            export.copy = copy
+            export.archiveName = name
+            let result = try Exporter(map: map, logger: logger).export(export)
+            guard let archive = result.archive, let sha = result.archiveSHA256, let size = result.archiveSize else {
+                throw DossierError(.internal, "the export wrote no archive")
+            }
+            let delivery = Delivery(copy: copy, at: now(), fee: Self.amount(fee), currency: currency, sha256: sha, size: size,
+                                    format: format.rawValue, path: archive.path, fingerprint: result.fingerprint)
+            do {
+                try ledger.recordDelivery(delivery, for: claim, note: "copy \(copy) delivered (fee \(Self.amount(fee)) \(currency))")
+            } catch {
+                unlink(archive.path)
+                throw error
+            }
+            return delivery
+        } catch {
+            try? ledger.release(claim)
+            throw error
+        }
+    }
+
+    /// What a process killed while producing a copy may have left: a staging folder, a partial
+    /// archive, or a finished archive whose delivery was never recorded. Runs under the claim.
+    func removeLeftovers(of r: RequestRecord) throws(DossierError) {
+        let fm = FileManager.default
+        guard let names = try? fm.contentsOfDirectory(atPath: archives.path) else { return }
+        let delivered = Set(r.deliveries.map { URL(fileURLWithPath: $0.path).lastPathComponent })
+        for name in names {
+            let stale = name.hasPrefix(".dossier-staging-\(r.id)-")
+                || (name.hasPrefix(".dossier-\(r.id)-copy") && name.hasSuffix(".partial"))
+                || (name.hasPrefix("dossier-\(r.id)-copy") && !delivered.contains(name))
+            if stale {
+                logger.warning("removing what an interrupted run left", metadata: ["request": "\(r.id)", "file": "\(name)"])
+                try? fm.removeItem(at: archives.appendingPathComponent(name))
+            }
+        }
+    }
+
+    // MARK: Lists
+
+    public enum Due: Sendable { case overdue, within(days: Int) }
+
+    public func list(statuses: Set<RequestStatus>?, due: Due?, today: Day) throws(DossierError) -> [RequestRecord] {
+        try ledger.requests(statuses: statuses).filter { r in
+            switch due {
+            case nil: return true
+            case .overdue?: return r.status.isOpen && r.status != .fulfilled && r.deadline < today
+            case .within(let days)?: return r.status.isOpen && r.deadline >= today && r.deadline <= today.adding(days: days)
+            }
+        }
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        var f = Date.ISO8601FormatStyle()
+        f.timeZone = TimeZone(identifier: "UTC")!
+        return date.formatted(f)
+    }
+
+    static func startOfDay(_ day: Day) -> Date {
+        Date(timeIntervalSince1970: TimeInterval(day.ordinal) * 86_400)
+    }
+}

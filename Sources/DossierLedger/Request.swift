@@ -1,0 +1,120 @@
+import DossierModel
+import Foundation
+
+/// Where a request stands. Transitions that make no sense are refused by `canMove(to:)`.
+public enum RequestStatus: String, Sendable, CaseIterable {
+    case received, verified, extended, fulfilled, refused, withdrawn
+
+    /// The statuses a request may move to from this one.
+    public var next: Set<RequestStatus> {
+        switch self {
+        case .received: return [.verified, .extended, .refused, .withdrawn]
+        case .verified: return [.extended, .fulfilled, .refused, .withdrawn]
+        case .extended: return [.verified, .fulfilled, .refused, .withdrawn]
+        case .fulfilled, .refused, .withdrawn: return []
+        }
+    }
+
+    public func canMove(to status: RequestStatus) -> Bool { next.contains(status) }
+    public var isOpen: Bool { !next.isEmpty }
+}
+
+/// A copy delivered for a request (Art. 15(3)).
+public struct Delivery: Sendable {
+    public var copy: Int
+    public var at: Date
+    /// Decimal text with two places (`"25.10"`).
+    public var fee: String
+    public var currency: String
+    public var sha256: String
+    public var size: Int
+    public var format: String
+    public var path: String
+    /// The bundle's content fingerprint (data files only: no timestamps, no ids).
+    public var fingerprint: String
+    public init(copy: Int, at: Date, fee: String, currency: String, sha256: String, size: Int, format: String, path: String, fingerprint: String) {
+        self.copy = copy; self.at = at; self.fee = fee; self.currency = currency; self.sha256 = sha256
+        self.size = size; self.format = format; self.path = path; self.fingerprint = fingerprint
+    }
+}
+
+/// One change in a request's history.
+public struct HistoryEvent: Sendable {
+    public var at: Date
+    public var from: RequestStatus?
+    public var to: RequestStatus
+    public var note: String?
+    public init(at: Date, from: RequestStatus?, to: RequestStatus, note: String?) {
+        self.at = at; self.from = from; self.to = to; self.note = note
+    }
+}
+
+/// A request as the ledger holds it.
+public struct RequestRecord: Sendable {
+    public var id: String
+    public var kind: RequestKind
+    public var status: RequestStatus
+    public var received: Day
+    public var firstDeadline: Day
+    public var deadline: Day
+    public var extendedMonths: Int
+    public var extensionReason: String?
+    public var channel: String
+    public var language: String
+    public var identifiers: [Identifier]
+    public var verificationMethod: String?
+    public var verifiedBy: String?
+    public var verifiedAt: Date?
+    public var refusalReason: String?
+    public var withdrawalReason: String?
+    public var flags: [String]
+    /// Evidence for the flags, as JSON values.
+    public var evidence: [Value]
+    public var deliveries: [Delivery]
+    public var history: [HistoryEvent]
+
+    public var isVerified: Bool { verifiedAt != nil }
+}
+
+/// What `request open` hands to the ledger.
+public struct NewRequest: Sendable {
+    public var kind: RequestKind
+    public var received: Day
+    public var firstDeadline: Day
+    public var channel: String
+    public var language: String
+    public var identifiers: [Identifier]
+    public var flags: [String]
+    public var evidence: [Value]
+    public init(kind: RequestKind, received: Day, firstDeadline: Day, channel: String, language: String,
+                identifiers: [Identifier], flags: [String], evidence: [Value]) {
+        self.kind = kind; self.received = received; self.firstDeadline = firstDeadline; self.channel = channel
+        self.language = language; self.identifiers = identifiers; self.flags = flags; self.evidence = evidence
+    }
+}
+
+/// A change of a request's state, applied with its history row and audit row in one transaction.
+public struct RequestChange: Sendable {
+    public var to: RequestStatus
+    public var note: String?
+    /// Column updates, by name (`verification_method`, `deadline`, …).
+    public var fields: [String: String?]
+    /// The audit detail: no personal data (statuses, counts, dates).
+    public var audit: [(String, String)]
+    public init(to: RequestStatus, note: String?, fields: [String: String?] = [:], audit: [(String, String)] = []) {
+        self.to = to; self.note = note; self.fields = fields; self.audit = audit
+    }
+}
+
+/// A process's hold on a request while it produces a copy.
+public struct Claim: Sendable {
+    public let requestID: String
+    public let token: String
+}
+
+/// The outcome of `verifyAudit`.
+public struct AuditVerdict: Sendable {
+    public var rows: Int
+    /// The first row that breaks the chain, and why; nil when intact.
+    public var firstBreak: (seq: Int, reason: String)?
+}

@@ -1,0 +1,352 @@
+import Crypto
+import DossierModel
+import Foundation
+import GRDB
+
+/// The ledger in one SQLite file (mode 0600), with versioned migrations (GRDB's `DatabaseMigrator`).
+///
+/// Every change runs in an IMMEDIATE transaction, so that processes sharing the file serialise
+/// their writes; the audit table refuses UPDATE and DELETE by trigger, and its hash chain shows any
+/// edit made around the triggers.
+public final class SQLiteLedger: Ledger {
+    private let queue: DatabaseQueue
+    public let path: String
+
+    public init(path: String) throws(DossierError) {
+        self.path = path
+        let url = URL(fileURLWithPath: path)
+        do {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        } catch {
+            throw DossierError(.outputUnavailable, "cannot create the ledger's folder", at: SourceLocation(file: path))
+        }
+        if !FileManager.default.fileExists(atPath: path) {
+            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            if fd >= 0 { close(fd) }
+        }
+        var config = Configuration()
+        config.busyMode = .timeout(30)
+        config.label = "dossier.ledger"
+        do {
+            queue = try DatabaseQueue(path: path, configuration: config)
+            try Self.migrator.migrate(queue)
+        } catch {
+            throw DossierError(.outputUnavailable, "cannot open the ledger (\(Self.reason(error)))", at: SourceLocation(file: path))
+        }
+        chmod(path, 0o600)
+    }
+
+    static func reason(_ error: any Error) -> String {
+        if let e = error as? DatabaseError { return e.message ?? "SQLite error \(e.resultCode.rawValue)" }
+        if let e = error as? DossierError { return e.message }
+        return "\(error)"
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1: requests, deliveries, history, claims, audit") { db in
+            try db.execute(sql: """
+                CREATE TABLE requests (
+                    id TEXT PRIMARY KEY, year INTEGER NOT NULL, seq INTEGER NOT NULL,
+                    kind TEXT NOT NULL, status TEXT NOT NULL, received TEXT NOT NULL,
+                    first_deadline TEXT NOT NULL, deadline TEXT NOT NULL, extended_months INTEGER NOT NULL DEFAULT 0,
+                    extension_reason TEXT, channel TEXT NOT NULL, language TEXT NOT NULL,
+                    verification_method TEXT, verified_by TEXT, verified_at TEXT,
+                    refusal_reason TEXT, withdrawal_reason TEXT,
+                    flags TEXT NOT NULL DEFAULT '[]', evidence TEXT NOT NULL DEFAULT '[]',
+                    created_at TEXT NOT NULL, UNIQUE (year, seq));
+                CREATE TABLE request_identifiers (
+                    request_id TEXT NOT NULL REFERENCES requests(id), kind TEXT NOT NULL, value TEXT NOT NULL,
+                    PRIMARY KEY (request_id, kind, value));
+                CREATE INDEX request_identifiers_value ON request_identifiers(kind, value);
+                CREATE TABLE deliveries (
+                    request_id TEXT NOT NULL REFERENCES requests(id), copy INTEGER NOT NULL, at TEXT NOT NULL,
+                    fee TEXT NOT NULL, currency TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL,
+                    format TEXT NOT NULL, path TEXT NOT NULL, fingerprint TEXT NOT NULL,
+                    PRIMARY KEY (request_id, copy));
+                CREATE TABLE history (
+                    id INTEGER PRIMARY KEY, request_id TEXT NOT NULL REFERENCES requests(id), at TEXT NOT NULL,
+                    from_status TEXT, to_status TEXT NOT NULL, note TEXT);
+                CREATE TABLE claims (
+                    request_id TEXT PRIMARY KEY, token TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL,
+                    started_at TEXT NOT NULL);
+                CREATE TABLE audit (
+                    seq INTEGER PRIMARY KEY, at TEXT NOT NULL, request_id TEXT, action TEXT NOT NULL,
+                    detail TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+                CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+                CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+                """)
+        }
+        return m
+    }
+
+    // MARK: Writing
+
+    private func write<T>(_ what: String, _ body: (Database) throws -> T) throws(DossierError) -> T {
+        do {
+            return try queue.write(body)
+        } catch let error as DossierError {
+            throw error
+        } catch {
+            throw DossierError(.outputWrite, "cannot \(what) in the ledger (\(Self.reason(error)))", at: SourceLocation(file: path))
+        }
+    }
+
+    private func read<T>(_ body: (Database) throws -> T) throws(DossierError) -> T {
+        do {
+            return try queue.read(body)
+        } catch let error as DossierError {
+            throw error
+        } catch {
+            throw DossierError(.outputWrite, "cannot read the ledger (\(Self.reason(error)))", at: SourceLocation(file: path))
+        }
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        var f = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+        f.timeZone = TimeZone(identifier: "UTC")!
+        return date.formatted(f)
+    }
+
+    static func date(_ text: String) -> Date {
+        (try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))) ?? (try? Date(text, strategy: .iso8601)) ?? Date(timeIntervalSince1970: 0)
+    }
+
+    /// Appends a row to the audit trail, chained to the previous one.
+    static func appendAudit(_ db: Database, at: Date, request: String?, action: String, detail: [(String, String)]) throws {
+        let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+        let seq = (last?["seq"] as Int? ?? 0) + 1
+        let prev: String = last?["hash"] ?? String(repeating: "0", count: 64)
+        let detailText = Value.object(Fields(detail.map { ($0.0, .string($0.1)) })).jsonText(canonical: true)
+        let at = timestamp(at)
+        let hash = auditHash(seq: seq, at: at, request: request, action: action, detail: detailText, prev: prev)
+        try db.execute(sql: "INSERT INTO audit (seq, at, request_id, action, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       arguments: [seq, at, request, action, detailText, prev, hash])
+    }
+
+    /// SHA-256 over the previous hash and the row's canonical content.
+    static func auditHash(seq: Int, at: String, request: String?, action: String, detail: String, prev: String) -> String {
+        let content = Value.object(Fields([
+            ("seq", .number(String(seq))), ("at", .string(at)), ("request_id", request.map { .string($0) } ?? .null),
+            ("action", .string(action)), ("detail", .string(detail)),
+        ])).jsonText(canonical: true)
+        let digest = SHA256.hash(data: Data((prev + "\n" + content).utf8))
+        return digest.map { String(format: "%02x", $0) }.joined()
+    }
+
+    public func createRequest(_ draft: NewRequest, at: Date) throws(DossierError) -> RequestRecord {
+        let id: String = try write("open the request") { db in
+            let year = draft.received.year
+            let seq = (try Int.fetchOne(db, sql: "SELECT max(seq) FROM requests WHERE year = ?", arguments: [year]) ?? 0) + 1
+            let id = "DSR-\(year)-\(String(format: "%04d", seq))"
+            let flags = Value.array(draft.flags.map { .string($0) }).jsonText()
+            let evidence = Value.array(draft.evidence).jsonText()
+            try db.execute(sql: """
+                INSERT INTO requests (id, year, seq, kind, status, received, first_deadline, deadline, channel, language, flags, evidence, created_at)
+                VALUES (?, ?, ?, ?, 'received', ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [id, year, seq, draft.kind.rawValue, draft.received.description, draft.firstDeadline.description,
+                                 draft.firstDeadline.description, draft.channel, draft.language, flags, evidence, Self.timestamp(at)])
+            for identifier in draft.identifiers {
+                try db.execute(sql: "INSERT INTO request_identifiers (request_id, kind, value) VALUES (?, ?, ?)",
+                               arguments: [id, identifier.kind.name, identifier.value])
+            }
+            try db.execute(sql: "INSERT INTO history (request_id, at, from_status, to_status, note) VALUES (?, ?, NULL, 'received', ?)",
+                           arguments: [id, Self.timestamp(at), "received via \(draft.channel)"])
+            var detail = [("kind", draft.kind.rawValue), ("received", draft.received.description),
+                          ("deadline", draft.firstDeadline.description), ("identifiers", String(draft.identifiers.count))]
+            if !draft.flags.isEmpty { detail.append(("flags", draft.flags.joined(separator: ","))) }
+            try Self.appendAudit(db, at: at, request: id, action: "opened", detail: detail)
+            return id
+        }
+        guard let record = try request(id) else { throw DossierError(.internal, "the new request \(id) cannot be read back") }
+        return record
+    }
+
+    public func apply(_ change: RequestChange, to id: String, expecting expected: Set<RequestStatus>, at: Date) throws(DossierError) {
+        try write("change the request") { db in
+            guard let status = try String.fetchOne(db, sql: "SELECT status FROM requests WHERE id = ?", arguments: [id]) else {
+                throw DossierError(.usage, "there is no request \(id) in the ledger")
+            }
+            guard let current = RequestStatus(rawValue: status), expected.contains(current) else {
+                throw DossierError(.refused, "request \(id) is \(status) now; it changed meanwhile")
+            }
+            var sets = ["status = ?"]
+            var args: [(any DatabaseValueConvertible)?] = [change.to.rawValue]
+            for (column, value) in change.fields.sorted(by: { $0.key < $1.key }) {
+                sets.append("\(column) = ?")
+                args.append(value)
+            }
+            args.append(id)
+            try db.execute(sql: "UPDATE requests SET \(sets.joined(separator: ", ")) WHERE id = ?", arguments: StatementArguments(args))
+            try db.execute(sql: "INSERT INTO history (request_id, at, from_status, to_status, note) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [id, Self.timestamp(at), status, change.to.rawValue, change.note])
+            try Self.appendAudit(db, at: at, request: id, action: change.to.rawValue,
+                                 detail: [("from", status)] + change.audit)
+        }
+    }
+
+    // MARK: Claims
+
+    static var hostName: String { ProcessInfo.processInfo.hostName }
+
+    public func claim(_ id: String, at: Date) throws(DossierError) -> Claim {
+        let token = UUID().uuidString
+        try write("claim the request") { db in
+            if let row = try Row.fetchOne(db, sql: "SELECT pid, host, started_at FROM claims WHERE request_id = ?", arguments: [id]) {
+                let pid: Int32 = row["pid"], host: String = row["host"]
+                let alive = host != Self.hostName || kill(pid, 0) == 0 || errno != ESRCH
+                if alive {
+                    throw DossierError(.busy, "request \(id) is being fulfilled by another process (pid \(pid) on \(host)) since \(row["started_at"] as String); try again when it ends")
+                }
+                try db.execute(sql: "DELETE FROM claims WHERE request_id = ?", arguments: [id])
+                try Self.appendAudit(db, at: at, request: id, action: "claim_recovered", detail: [("pid", String(pid))])
+            }
+            try db.execute(sql: "INSERT INTO claims (request_id, token, pid, host, started_at) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [id, token, ProcessInfo.processInfo.processIdentifier, Self.hostName, Self.timestamp(at)])
+        }
+        return Claim(requestID: id, token: token)
+    }
+
+    public func release(_ claim: Claim) throws(DossierError) {
+        try write("release the request") { db in
+            try db.execute(sql: "DELETE FROM claims WHERE request_id = ? AND token = ?", arguments: [claim.requestID, claim.token])
+        }
+    }
+
+    public func recordDelivery(_ d: Delivery, for claim: Claim, note: String?) throws(DossierError) {
+        try write("record the delivery") { db in
+            guard try String.fetchOne(db, sql: "SELECT token FROM claims WHERE request_id = ?", arguments: [claim.requestID]) == claim.token else {
+                throw DossierError(.busy, "request \(claim.requestID) was taken over by another process; this copy is not recorded")
+            }
+            let status = try String.fetchOne(db, sql: "SELECT status FROM requests WHERE id = ?", arguments: [claim.requestID]) ?? ""
+            try db.execute(sql: """
+                INSERT INTO deliveries (request_id, copy, at, fee, currency, sha256, size, format, path, fingerprint)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [claim.requestID, d.copy, Self.timestamp(d.at), d.fee, d.currency, d.sha256, d.size, d.format, d.path, d.fingerprint])
+            if status != RequestStatus.fulfilled.rawValue {
+                try db.execute(sql: "UPDATE requests SET status = 'fulfilled' WHERE id = ?", arguments: [claim.requestID])
+            }
+            try db.execute(sql: "INSERT INTO history (request_id, at, from_status, to_status, note) VALUES (?, ?, ?, 'fulfilled', ?)",
+                           arguments: [claim.requestID, Self.timestamp(d.at), status, note])
+            try Self.appendAudit(db, at: d.at, request: claim.requestID, action: "delivered", detail: [
+                ("copy", String(d.copy)), ("fee", d.fee), ("currency", d.currency), ("sha256", d.sha256),
+                ("size", String(d.size)), ("format", d.format), ("fingerprint", d.fingerprint),
+            ])
+            try db.execute(sql: "DELETE FROM claims WHERE request_id = ?", arguments: [claim.requestID])
+        }
+    }
+
+    // MARK: Reading
+
+    public func request(_ id: String) throws(DossierError) -> RequestRecord? {
+        try read { db in try Self.load(db, id: id, withHistory: true) }
+    }
+
+    public func requests(statuses: Set<RequestStatus>?) throws(DossierError) -> [RequestRecord] {
+        try read { db in
+            let ids = try String.fetchAll(db, sql: "SELECT id FROM requests ORDER BY year, seq")
+            return try ids.compactMap { try Self.load(db, id: $0, withHistory: false) }
+                .filter { statuses?.contains($0.status) ?? true }
+        }
+    }
+
+    static func load(_ db: Database, id: String, withHistory: Bool) throws -> RequestRecord? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM requests WHERE id = ?", arguments: [id]) else { return nil }
+        let identifiers = try Row.fetchAll(db, sql: "SELECT kind, value FROM request_identifiers WHERE request_id = ? ORDER BY kind, value", arguments: [id])
+            .map { Identifier(kind: IdentifierKind($0["kind"]), value: $0["value"]) }
+        let deliveries = try Row.fetchAll(db, sql: "SELECT * FROM deliveries WHERE request_id = ? ORDER BY copy", arguments: [id]).map(delivery)
+        let history = withHistory ? try Row.fetchAll(db, sql: "SELECT * FROM history WHERE request_id = ? ORDER BY id", arguments: [id]).map { h in
+            HistoryEvent(at: date(h["at"]), from: (h["from_status"] as String?).flatMap(RequestStatus.init(rawValue:)),
+                         to: RequestStatus(rawValue: h["to_status"]) ?? .received, note: h["note"])
+        } : []
+        let flags: [String] = {
+            guard case .array(let items)? = try? JSON.parse(row["flags"] as String) else { return [] }
+            return items.compactMap(\.scalarText)
+        }()
+        let evidence: [Value] = {
+            guard case .array(let items)? = try? JSON.parse(row["evidence"] as String) else { return [] }
+            return items
+        }()
+        return RequestRecord(
+            id: id, kind: RequestKind(rawValue: row["kind"]) ?? .access, status: RequestStatus(rawValue: row["status"]) ?? .received,
+            received: Day(row["received"] as String)!, firstDeadline: Day(row["first_deadline"] as String)!,
+            deadline: Day(row["deadline"] as String)!, extendedMonths: row["extended_months"], extensionReason: row["extension_reason"],
+            channel: row["channel"], language: row["language"], identifiers: identifiers,
+            verificationMethod: row["verification_method"], verifiedBy: row["verified_by"],
+            verifiedAt: (row["verified_at"] as String?).map(date), refusalReason: row["refusal_reason"],
+            withdrawalReason: row["withdrawal_reason"], flags: flags, evidence: evidence, deliveries: deliveries, history: history)
+    }
+
+    static func delivery(_ r: Row) -> Delivery {
+        Delivery(copy: r["copy"], at: date(r["at"]), fee: r["fee"], currency: r["currency"], sha256: r["sha256"],
+                 size: r["size"], format: r["format"], path: r["path"], fingerprint: r["fingerprint"])
+    }
+
+    public func deliveries(sharing identifiers: [Identifier], since: Date) throws(DossierError) -> [(requestID: String, delivery: Delivery)] {
+        try read { db in
+            var result: [(String, Delivery)] = []
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT DISTINCT d.* FROM deliveries d JOIN request_identifiers i ON i.request_id = d.request_id
+                WHERE i.kind = ? AND i.value = ? ORDER BY d.at
+                """.replacingOccurrences(of: "WHERE i.kind = ? AND i.value = ?",
+                                         with: "WHERE " + Array(repeating: "(i.kind = ? AND i.value = ?)", count: max(identifiers.count, 1)).joined(separator: " OR ")),
+                arguments: StatementArguments(identifiers.flatMap { [$0.kind.name, $0.value] }))
+            for r in rows {
+                let d = Self.delivery(r)
+                if d.at >= since && !result.contains(where: { $0.0 == r["request_id"] && $0.1.copy == d.copy }) {
+                    result.append((r["request_id"], d))
+                }
+            }
+            return result
+        }
+    }
+
+    public func auditRows(_ body: (Value) throws(DossierError) -> Void) throws(DossierError) {
+        var failure: DossierError?
+        try read { db in
+            let cursor = try Row.fetchCursor(db, sql: "SELECT seq, at, request_id, action, detail, prev_hash, hash FROM audit ORDER BY seq")
+            while let r = try cursor.next() {
+                let detail = (try? JSON.parse(r["detail"] as String)) ?? .string(r["detail"])
+                let value = Value.object(Fields([
+                    ("seq", .number(String(r["seq"] as Int))), ("at", .string(r["at"])),
+                    ("request_id", (r["request_id"] as String?).map { .string($0) } ?? .null), ("action", .string(r["action"])),
+                    ("detail", detail), ("prev_hash", .string(r["prev_hash"])), ("hash", .string(r["hash"])),
+                ]))
+                do throws(DossierError) { try body(value) } catch { failure = error; return }
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    public func verifyAudit() throws(DossierError) -> AuditVerdict {
+        try read { db in
+            var verdict = AuditVerdict(rows: 0, firstBreak: nil)
+            var expectedSeq = 1
+            var prev = String(repeating: "0", count: 64)
+            let cursor = try Row.fetchCursor(db, sql: "SELECT seq, at, request_id, action, detail, prev_hash, hash FROM audit ORDER BY seq")
+            while let r = try cursor.next() {
+                verdict.rows += 1
+                let seq: Int = r["seq"]
+                let stored: String = r["hash"], storedPrev: String = r["prev_hash"]
+                let recomputed = Self.auditHash(seq: seq, at: r["at"], request: r["request_id"], action: r["action"], detail: r["detail"], prev: storedPrev)
+                if seq != expectedSeq {
+                    verdict.firstBreak = (seq, seq > expectedSeq
+                        ? "row \(expectedSeq)\(seq - expectedSeq > 1 ? "–\(seq - 1)" : "") is missing before it (deleted)"
+                        : "it is out of order (inserted)")
+                    return verdict
+                }
+                if storedPrev != prev {
+                    verdict.firstBreak = (seq, "it does not follow the row before it (that row was edited, or this one inserted out of order)")
+                    return verdict
+                }
+                if recomputed != stored {
+                    verdict.firstBreak = (seq, "its content was edited after it was written")
+                    return verdict
+                }
+                prev = stored
+                expectedSeq += 1
+            }
+            return verdict
+        }
+    }
+}

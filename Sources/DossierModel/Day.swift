@@ -1,0 +1,116 @@
+/// A calendar date without a time or zone (`2026-01-31`), as the law counts periods.
+///
+/// ```swift
+/// let d = Day("2026-01-31")!
+/// d.adding(months: 1)   // 2026-02-28: February has no 31st
+/// d.weekday             // 6 (Saturday is 6, Sunday 7)
+/// ```
+public struct Day: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public let year: Int
+    public let month: Int
+    public let day: Int
+
+    public init?(year: Int, month: Int, day: Int) {
+        guard (1...12).contains(month), day >= 1, day <= Day.daysIn(month: month, year: year), (1...9999).contains(year) else { return nil }
+        self.year = year; self.month = month; self.day = day
+    }
+
+    /// Parses `YYYY-MM-DD`.
+    public init?(_ text: String) {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+              let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]) else { return nil }
+        self.init(year: y, month: m, day: d)
+    }
+
+    public var description: String {
+        "\(String(format: "%04d", year))-\(String(format: "%02d", month))-\(String(format: "%02d", day))"
+    }
+
+    public static func isLeap(_ y: Int) -> Bool { (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 }
+
+    public static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: return isLeap(year) ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+
+    /// Days since 1970-01-01 (proleptic Gregorian; H. Hinnant's algorithm).
+    public var ordinal: Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146097 + doe - 719468
+    }
+
+    public init(ordinal z0: Int) {
+        let z = z0 + 719468
+        let era = (z >= 0 ? z : z - 146096) / 146097
+        let doe = z - era * 146097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        year = yoe + era * 400 + (m <= 2 ? 1 : 0); month = m; day = d
+    }
+
+    /// ISO weekday: Monday 1 … Sunday 7.
+    public var weekday: Int {
+        let w = (ordinal + 3) % 7 // 1970-01-01 was a Thursday
+        return (w < 0 ? w + 7 : w) + 1
+    }
+
+    public func adding(days n: Int) -> Day { Day(ordinal: ordinal + n) }
+
+    /// The same day-of-month `n` months later (or earlier), or that month's last day when it has no such day.
+    public func adding(months n: Int) -> Day {
+        let total = year * 12 + (month - 1) + n
+        let y = total / 12, m = total % 12 + 1
+        return Day(year: y, month: m, day: min(day, Day.daysIn(month: m, year: y)))!
+    }
+
+    public static func < (a: Day, b: Day) -> Bool { a.ordinal < b.ordinal }
+}
+
+/// An ISO 8601 period of whole years, months, weeks and days (`P3M`, `P1Y6M`, `P2W`).
+public struct Period: Sendable, Hashable, CustomStringConvertible {
+    public var years = 0, months = 0, weeks = 0, days = 0
+
+    public init?(_ text: String) {
+        guard text.hasPrefix("P"), text.count > 1 else { return nil }
+        var number = ""
+        for c in text.dropFirst() {
+            if c.isASCII && c.isNumber { number.append(c); continue }
+            guard let n = Int(number) else { return nil }
+            switch c {
+            case "Y": years = n
+            case "M": months = n
+            case "W": weeks = n
+            case "D": days = n
+            default: return nil
+            }
+            number = ""
+        }
+        guard number.isEmpty else { return nil }
+    }
+
+    public var description: String {
+        var s = "P"
+        if years > 0 { s += "\(years)Y" }
+        if months > 0 { s += "\(months)M" }
+        if weeks > 0 { s += "\(weeks)W" }
+        if days > 0 || s == "P" { s += "\(days)D" }
+        return s
+    }
+
+    /// The day this period before `day`.
+    public func before(_ day: Day) -> Day {
+        day.adding(months: -(years * 12 + months)).adding(days: -(weeks * 7 + days))
+    }
+}

@@ -1,0 +1,64 @@
+import ArgumentParser
+import DossierEngine
+import DossierLedger
+import DossierModel
+import Foundation
+
+/// The options every ledger command shares: where the map and the ledger are, and what day it is.
+struct LedgerOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The data map (YAML); its ledger.path names the ledger.", valueName: "file"))
+    var config: String?
+
+    @Option(name: .long, help: ArgumentHelp("The ledger file (SQLite); overrides the map's ledger.path.", valueName: "path"))
+    var ledger: String?
+
+    @Option(name: .long, help: ArgumentHelp("Take this date (YYYY-MM-DD) as today; default: today in UTC.", valueName: "date"))
+    var today: String?
+
+    func day() throws(DossierError) -> Day {
+        if let today {
+            guard let d = Day(today) else { throw DossierError(.usage, "--today takes a date such as 2026-01-31") }
+            return d
+        }
+        return Self.todayUTC()
+    }
+
+    static func todayUTC() -> Day {
+        Day(ordinal: Int((Date().timeIntervalSince1970 / 86_400).rounded(.down)))
+    }
+
+    func service() throws(DossierError) -> RequestService {
+        let map = try config.map { f throws(DossierError) in try Exporter.loadMap(file: f) }
+        return try RequestService(map: map, ledgerPath: ledger)
+    }
+}
+
+/// The identifiers of a person, as `export` and `request open` take them.
+struct IdentifierOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("An e-mail address of the person (repeatable).", valueName: "address"))
+    var email: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("A phone number of the person, in any format (repeatable).", valueName: "number"))
+    var phone: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Any other identifier a system uses, as KIND=VALUE, e.g. crm_id=17 (repeatable).", valueName: "kind=value"))
+    var id: [String] = []
+
+    func identifiers() throws(DossierError) -> [(kind: IdentifierKind, text: String)] {
+        var result: [(kind: IdentifierKind, text: String)] = email.map { (.email, $0) } + phone.map { (.phone, $0) }
+        for item in id {
+            guard let eq = item.firstIndex(of: "=") else {
+                throw DossierError(.usage, "--id takes KIND=VALUE, such as crm_id=17")
+            }
+            let kind = String(item[..<eq])
+            guard IdentifierKind.isValidName(kind) else {
+                throw DossierError(.usage, "'\(kind)' is not an identifier kind (lower-case letters, digits and _)")
+            }
+            result.append((IdentifierKind(kind), String(item[item.index(after: eq)...])))
+        }
+        return result
+    }
+}
+
+extension RequestKind: ExpressibleByArgument {}
+extension RequestStatus: ExpressibleByArgument {}

@@ -1,0 +1,167 @@
+import ArgumentParser
+import DossierArchive
+import DossierEngine
+import DossierLedger
+import DossierModel
+import Foundation
+
+/// `dossier request …`: the ledger of requests.
+struct Request: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Keep the ledger of requests: open, verify, extend, fulfil, copy, refuse, withdraw, show, list.",
+        discussion: """
+        A request is opened when it arrives, verified before any data leaves, fulfilled with a free \
+        first copy, and may receive further copies at the data map's tariff. Deadlines follow \
+        Art. 12(3): one month, moved to the next working day, extendable by two months within the first.
+
+        Example:
+          id=$(dossier request open --config map.yaml --kind access --email anna@example.pl | tail -n 1)
+          dossier request verify "$id" --config map.yaml --method "reply from the registered address" --by "J. Kowalski"
+          dossier request fulfil "$id" --config map.yaml
+        """,
+        subcommands: [RequestOpen.self, RequestVerify.self, RequestExtend.self, RequestFulfil.self, RequestCopy.self,
+                      RequestRefuse.self, RequestWithdraw.self, RequestShow.self, RequestList.self]
+    )
+}
+
+struct RequestOpen: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "open",
+        abstract: "Record a new request; prints its deadline, any flag, and its id as the last line.")
+
+    @OptionGroup var options: LedgerOptions
+    @OptionGroup var person: IdentifierOptions
+
+    @Option(name: .long, help: "access (Art. 15) or portability (Art. 20).")
+    var kind: RequestKind
+
+    @Option(name: .long, help: ArgumentHelp("The day the request arrived (YYYY-MM-DD); default today.", valueName: "date"))
+    var received: String?
+
+    @Option(name: .long, help: ArgumentHelp("How it arrived (email, letter, form, …).", valueName: "text"))
+    var channel: String = "email"
+
+    @Option(name: .long, help: ArgumentHelp("The language to answer in (one of the map's languages).", valueName: "code"))
+    var language: String?
+
+    func run() throws {
+        let today = try options.day()
+        let receivedDay: Day
+        if let received {
+            guard let d = Day(received) else { throw DossierError(.usage, "--received takes a date such as 2026-01-31") }
+            receivedDay = d
+        } else {
+            receivedDay = today
+        }
+        let service = try options.service()
+        let opened = try service.open(kind: kind, identifiers: try person.identifiers(), received: receivedDay,
+                                      channel: channel, language: language, today: today)
+        let r = opened.request
+        print("opened: \(r.kind.rawValue) request received \(r.received), answer due by \(r.deadline)")
+        for note in opened.notes { print("flag: \(note)") }
+        print(r.id)
+    }
+}
+
+struct RequestVerify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Record how the requester's identity was checked (Art. 12(6)); no data leaves before this.")
+
+    @Argument(help: "The request id.") var id: String
+    @OptionGroup var options: LedgerOptions
+    @Option(name: .long, help: ArgumentHelp("What was checked, e.g. \"reply from the registered e-mail\".", valueName: "text"))
+    var method: String
+    @Option(name: .long, help: ArgumentHelp("Who checked it.", valueName: "name"))
+    var by: String
+
+    func run() throws {
+        try options.service().verify(id, method: method, by: by, today: try options.day())
+        print("verified: \(id)")
+    }
+}
+
+struct RequestExtend: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "extend",
+        abstract: "Extend the deadline by one or two months, with the reason to tell the person (only within the first month).")
+
+    @Argument(help: "The request id.") var id: String
+    @OptionGroup var options: LedgerOptions
+    @Option(name: .long, help: "1 or 2 further months.") var months: Int
+    @Option(name: .long, help: ArgumentHelp("Why (complexity, number of requests).", valueName: "text")) var reason: String
+
+    func run() throws {
+        let service = try options.service()
+        try service.extend(id, months: months, reason: reason, today: try options.day())
+        print("extended: \(id), answer due by \(try service.request(id).deadline)")
+    }
+}
+
+struct RequestFulfil: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fulfil",
+        abstract: "Produce the first copy (free) of a verified request; prints the archive's path as the last line.")
+
+    @Argument(help: "The request id.") var id: String
+    @OptionGroup var options: LedgerOptions
+    @Option(name: .long, help: "Archive format: zip or tar.gz.") var format: ArchiveFormat = .zip
+
+    func run() throws {
+        let d = try options.service().fulfil(id, format: format, today: try options.day())
+        print("copy \(d.copy) delivered, fee \(d.fee) \(d.currency), sha256 \(d.sha256)")
+        print(d.path)
+    }
+}
+
+struct RequestCopy: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "copy",
+        abstract: "Quote the fee of a further copy; with --accept-fee, produce it and print its path as the last line.")
+
+    @Argument(help: "The request id.") var id: String
+    @OptionGroup var options: LedgerOptions
+    @Flag(name: .customLong("accept-fee"), help: "The person accepted the quoted fee: produce the copy.") var acceptFee = false
+    @Option(name: .long, help: "Archive format: zip or tar.gz.") var format: ArchiveFormat = .zip
+
+    func run() throws {
+        let (quote, delivery) = try options.service().copy(id, format: format, acceptFee: acceptFee, today: try options.day())
+        let fee = RequestService.amount(quote.fee)
+        guard let delivery else {
+            print("fee: \(fee) \(quote.currency) for a further copy of \(id) (Art. 15(3)); nothing was produced.")
+            print("When the person accepts it, run: dossier request copy \(id) --accept-fee")
+            return
+        }
+        print("copy \(delivery.copy) delivered, fee \(delivery.fee) \(delivery.currency), sha256 \(delivery.sha256)")
+        print(delivery.path)
+    }
+}
+
+struct RequestRefuse: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "refuse",
+        abstract: "Refuse a request (manifestly unfounded or excessive, Art. 12(5)), with the reason to tell the person.")
+
+    @Argument(help: "The request id.") var id: String
+    @OptionGroup var options: LedgerOptions
+    @Option(name: .long, help: ArgumentHelp("The reason (required).", valueName: "text")) var reason: String?
+
+    func run() throws {
+        guard let reason else { throw DossierError(.usage, "a refusal needs a reason (--reason); the person must be told it") }
+        try options.service().refuse(id, reason: reason, today: try options.day())
+        print("refused: \(id)")
+    }
+}
+
+struct RequestWithdraw: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "withdraw", abstract: "Record that the person withdrew the request.")
+
+    @Argument(help: "The request id.") var id: String
+    @OptionGroup var options: LedgerOptions
+    @Option(name: .long, help: ArgumentHelp("What the person said, if anything.", valueName: "text")) var reason: String?
+
+    func run() throws {
+        try options.service().withdraw(id, reason: reason, today: try options.day())
+        print("withdrawn: \(id)")
+    }
+}

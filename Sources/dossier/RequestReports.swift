@@ -1,0 +1,101 @@
+import ArgumentParser
+import DossierEngine
+import DossierLedger
+import DossierModel
+import Foundation
+
+/// The JSON of a request: the stable machine contract of `show --json` and `list --json`.
+func requestJSON(_ r: RequestRecord, history: Bool) -> Value {
+    func text(_ s: String?) -> Value { s.map { .string($0) } ?? .null }
+    var f = Fields([
+        ("id", .string(r.id)), ("kind", .string(r.kind.rawValue)), ("status", .string(r.status.rawValue)),
+        ("received", .string(r.received.description)), ("deadline", .string(r.deadline.description)),
+        ("first_deadline", .string(r.firstDeadline.description)), ("extended_months", .number(String(r.extendedMonths))),
+        ("extension_reason", text(r.extensionReason)),
+        ("channel", .string(r.channel)), ("language", .string(r.language)),
+        ("identifiers", .array(r.identifiers.map { .object(Fields([("kind", .string($0.kind.name)), ("value", .string($0.value))])) })),
+        ("verification", r.verifiedAt.map { at in .object(Fields([
+            ("method", text(r.verificationMethod)), ("by", text(r.verifiedBy)), ("at", .string(timestamp(at))),
+        ])) } ?? .null),
+        ("flags", .array(r.flags.map { .string($0) })), ("evidence", .array(r.evidence)),
+        ("refusal_reason", text(r.refusalReason)), ("withdrawal_reason", text(r.withdrawalReason)),
+        ("deliveries", .array(r.deliveries.map { d in .object(Fields([
+            ("copy", .number(String(d.copy))), ("fee", .string(d.fee)), ("currency", .string(d.currency)),
+            ("sha256", .string(d.sha256)), ("size", .number(String(d.size))), ("format", .string(d.format)),
+            ("path", .string(d.path)), ("at", .string(timestamp(d.at))), ("fingerprint", .string(d.fingerprint)),
+        ])) })),
+    ])
+    if history {
+        f.append("history", .array(r.history.map { h in .object(Fields([
+            ("at", .string(timestamp(h.at))), ("from", text(h.from?.rawValue)), ("to", .string(h.to.rawValue)), ("note", text(h.note)),
+        ])) }))
+    }
+    return .object(f)
+}
+
+func timestamp(_ date: Date) -> String {
+    var f = Date.ISO8601FormatStyle()
+    f.timeZone = TimeZone(identifier: "UTC")!
+    return date.formatted(f)
+}
+
+struct RequestShow: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one request: status, deadline, verification, deliveries and fees, history.")
+
+    @Argument(help: "The request id.") var id: String
+    @OptionGroup var options: LedgerOptions
+    @Flag(name: .long, help: "Print one JSON object (the stable contract for scripts).") var json = false
+
+    func run() throws {
+        let r = try options.service().request(id)
+        if json { print(requestJSON(r, history: true).prettyJSONText(), terminator: ""); return }
+        print("\(r.id)  \(r.kind.rawValue)  \(r.status.rawValue)")
+        print("received  \(r.received) via \(r.channel), answer in \(r.language)")
+        print("deadline  \(r.deadline)\(r.extendedMonths > 0 ? " (extended by \(r.extendedMonths) month(s) from \(r.firstDeadline): \(r.extensionReason ?? ""))" : "")")
+        print("verified  \(r.verifiedAt.map { "\(timestamp($0)) by \(r.verifiedBy ?? "?"): \(r.verificationMethod ?? "")" } ?? "no")")
+        if !r.flags.isEmpty { print("flags     \(r.flags.joined(separator: ", "))") }
+        if let reason = r.refusalReason { print("refused   \(reason)") }
+        print("subject   \(r.identifiers.count) identifier(s): \(r.identifiers.map(\.kind.name).joined(separator: ", "))")
+        for d in r.deliveries {
+            print("copy \(d.copy)    \(timestamp(d.at))  fee \(d.fee) \(d.currency)  \(d.format)  \(d.size) bytes  sha256 \(d.sha256)")
+            print("          \(d.path)")
+        }
+        for h in r.history { print("history   \(timestamp(h.at))  \(h.from?.rawValue ?? "-") → \(h.to.rawValue)  \(h.note ?? "")") }
+    }
+}
+
+
+struct RequestList: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List requests, e.g. the overdue ones or those due within a week.")
+
+    @OptionGroup var options: LedgerOptions
+    @Option(name: .long, help: "Only requests in this status (repeatable).") var status: [RequestStatus] = []
+    @Flag(name: .long, help: "Only open requests whose deadline has passed.") var overdue = false
+    @Option(name: .customLong("due-within"), help: ArgumentHelp("Only open requests due within this many days, e.g. 7d.", valueName: "days"))
+    var dueWithin: String?
+    @Flag(name: .long, help: "Print a JSON array.") var json = false
+
+    func run() throws {
+        var due: RequestService.Due?
+        if overdue { due = .overdue }
+        if let dueWithin {
+            let digits = dueWithin.hasSuffix("d") ? String(dueWithin.dropLast()) : dueWithin
+            guard let n = Int(digits), n >= 0 else { throw DossierError(.usage, "--due-within takes a number of days such as 7d") }
+            if overdue { throw DossierError(.usage, "give --overdue or --due-within, not both") }
+            due = .within(days: n)
+        }
+        let list = try options.service().list(statuses: status.isEmpty ? nil : Set(status), due: due, today: try options.day())
+        if json {
+            print(Value.array(list.map { requestJSON($0, history: false) }).prettyJSONText(), terminator: "")
+            return
+        }
+        let rows = [["ID", "KIND", "STATUS", "RECEIVED", "DEADLINE", "COPIES", "FLAGS"]] + list.map { r in
+            [r.id, r.kind.rawValue, r.status.rawValue, r.received.description, r.deadline.description, String(r.deliveries.count), r.flags.joined(separator: ",")]
+        }
+        let widths = (0..<7).map { c in rows.map { $0[c].count }.max() ?? 0 }
+        for row in rows {
+            print(zip(row, widths).map { $0.0.padding(toLength: $0.1, withPad: " ", startingAt: 0) }.joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+        }
+    }
+}
+
