@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // C libraries, through module maps.
@@ -45,6 +46,11 @@ let package = Package(
         .target(name: "DossierFormats", dependencies: ["DossierModel", "CLibXML2"]),
         // libarchive: zip and tar.gz, streamed, written under a temporary name.
         .target(name: "DossierArchive", dependencies: ["DossierModel", "CArchive"]),
+        // index.html: the Mustache template and the translation files it reads its texts from.
+        .target(name: "DossierReport", dependencies: [
+            "DossierModel",
+            .product(name: "Mustache", package: "swift-mustache"),
+        ], resources: [.copy("Resources")]),
         // The request ledger: requests, deadlines, deliveries, claims, the audit trail.
         .target(name: "DossierLedger", dependencies: [
             "DossierModel",
@@ -54,7 +60,7 @@ let package = Package(
         // The flow: resolve, collect, redact, assemble, pack; and the request workflow on the ledger.
         .target(name: "DossierEngine", dependencies: [
             "DossierModel", "DossierMap", "DossierIdentity", "DossierCollectors", "DossierFormats",
-            "DossierArchive", "DossierLedger",
+            "DossierArchive", "DossierLedger", "DossierReport",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -66,7 +72,7 @@ let package = Package(
 
         .testTarget(name: "DossierTests", dependencies: [
             "DossierModel", "DossierMap", "DossierIdentity", "DossierCollectors", "DossierFormats",
-            "DossierArchive", "DossierEngine", "DossierLedger",
+            "DossierArchive", "DossierEngine", "DossierLedger", "DossierReport",
         ]),
     ],
     swiftLanguageModes: [.v6],

@@ -6,6 +6,7 @@ import Foundation
 public enum ArchiveFormat: String, Sendable, CaseIterable {
     case zip
     case tarGz = "tar.gz"
+    case tarZst = "tar.zst"
 
     /// The file name extension, without the dot.
     public var fileExtension: String { rawValue }
@@ -16,7 +17,8 @@ public enum ArchiveFormat: String, Sendable, CaseIterable {
 /// The archive is written under a temporary name (`.<name>.partial`) with mode 0600, and renamed to
 /// its final name only by `finish()`; a run that fails or is killed leaves no half archive under the
 /// final name. Entries get a fixed time, owner 0 and mode 0644, so the same files in the same order
-/// give the same bytes.
+/// give the same bytes. With a passphrase, a zip is encrypted with AES-256 (its salt is random, so
+/// encrypted archives are never byte-identical).
 ///
 /// ```swift
 /// let writer = try ArchiveWriter(destination: out, format: .zip, entryDate: asOf)
@@ -30,7 +32,7 @@ public final class ArchiveWriter {
     private let entryTime: Int
     private var finished = false
 
-    public init(destination: URL, format: ArchiveFormat, entryDate: Date) throws(DossierError) {
+    public init(destination: URL, format: ArchiveFormat, entryDate: Date, passphrase: String? = nil) throws(DossierError) {
         self.destination = destination
         temporary = destination.deletingLastPathComponent().appendingPathComponent(".\(destination.lastPathComponent).partial")
         entryTime = Int(entryDate.timeIntervalSince1970.rounded(.down))
@@ -44,6 +46,17 @@ public final class ArchiveWriter {
             ok = archive_write_set_format_pax_restricted(a)
             if ok == ARCHIVE_OK { ok = archive_write_add_filter_gzip(a) }
             if ok == ARCHIVE_OK { ok = archive_write_set_options(a, "gzip:!timestamp") }
+        case .tarZst:
+            ok = archive_write_set_format_pax_restricted(a)
+            if ok == ARCHIVE_OK { ok = archive_write_add_filter_zstd(a) }
+        }
+        if let passphrase, ok == ARCHIVE_OK {
+            guard format == .zip else {
+                archive_write_free(a)
+                throw DossierError(.usage, "only zip archives can be encrypted; use --format zip with --encrypt")
+            }
+            ok = archive_write_set_options(a, "zip:encryption=aes256")
+            if ok == ARCHIVE_OK { ok = archive_write_set_passphrase(a, passphrase) }
         }
         guard ok == ARCHIVE_OK else { archive_write_free(a); throw DossierError(.internal, "libarchive: \(Self.message(a))") }
         unlink(temporary.path)

@@ -19,6 +19,8 @@ final class DatasetStore {
     private(set) var matches: [(entry: Int, identifier: Identifier, round: Int)] = []
     /// Field names present in records but not described by the map.
     private(set) var undescribedFields: Set<String> = []
+    /// True when a value about another person was withheld from a stored record.
+    private(set) var withheldThirdParty = false
     /// Why the dataset is left out of this export (portability), or nil.
     var excluded: String?
     /// Applied to every record before it is stored (after third-party redaction).
@@ -74,7 +76,9 @@ final class DatasetStore {
             }
             return
         }
-        let stored = transform(Redaction.apply(to: record, in: dataset))
+        let redacted = Redaction.apply(to: record, in: dataset)
+        if redacted != record { withheldThirdParty = true }
+        let stored = transform(redacted)
         var bytes: [UInt8] = []
         ValueCoding.encode(.object(stored), into: &bytes)
         if spill == nil { spill = try OutputFile(url: spillURL) }
@@ -175,12 +179,23 @@ public enum Portability {
 
     /// The record with only its portable fields.
     public static func filter(_ record: Record, in dataset: Dataset) -> Record {
+        filter(record, prefix: "", in: dataset)
+    }
+
+    /// A field described by the map follows its own rule; an undescribed one its dataset's origin; an
+    /// undescribed object with described fields inside keeps just its portable fields.
+    static func filter(_ fields: Fields, prefix: String, in dataset: Dataset) -> Fields {
         var result = Fields()
-        for (name, value) in record {
-            let spec = dataset.field(name)
-            if let spec, !isPortable(spec, in: dataset) { continue }
-            if spec == nil && !dataset.origin.isProvided { continue }
-            result.append(name, prune(value, prefix: name, in: dataset))
+        for (name, value) in fields {
+            let path = prefix.isEmpty ? name : "\(prefix).\(name)"
+            if let spec = dataset.field(path) {
+                if isPortable(spec, in: dataset) { result.append(name, prune(value, prefix: path, in: dataset)) }
+            } else if case .object(let nested) = value, dataset.fields.contains(where: { $0.path.description.hasPrefix(path + ".") }) {
+                let kept = filter(nested, prefix: path, in: dataset)
+                if !kept.isEmpty { result.append(name, .object(kept)) }
+            } else if dataset.origin.isProvided {
+                result.append(name, value)
+            }
         }
         return result
     }

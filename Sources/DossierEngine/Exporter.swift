@@ -5,6 +5,7 @@ import DossierFormats
 import DossierIdentity
 import DossierMap
 import DossierModel
+import DossierReport
 import Foundation
 import Logging
 
@@ -28,6 +29,13 @@ public struct ExportRequest: Sendable {
     public var archiveName: String?
     /// False to assemble the bundle and compute its fingerprint without writing an archive.
     public var pack = true
+    /// Encrypts the zip with AES-256 under this passphrase.
+    public var passphrase: String?
+    /// Splits the bundle into archives that each open on their own, each holding at most this many
+    /// bytes of files (a larger file gets a part of its own).
+    public var splitSize: Int?
+    /// Starts every CSV with a UTF-8 byte order mark, for spreadsheet programs that need one.
+    public var csvBOM = false
 
     public init(identifiers: [(kind: IdentifierKind, text: String)], format: ArchiveFormat = .zip,
                 outputDirectory: URL, requestID: String, asOf: Date, language: String? = nil, isDelivery: Bool = false,
@@ -46,8 +54,10 @@ public struct ExportRequest: Sendable {
 
 /// The outcome of an export.
 public struct ExportResult: Sendable {
-    /// The archive written; nil when the request asked not to pack.
-    public let archive: URL?
+    /// The archive written (the first part when split); nil when the request asked not to pack.
+    public var archive: URL? { parts.first }
+    /// Every archive written, in order: one, or the parts of a split bundle.
+    public let parts: [URL]
     public let archiveSHA256: String?
     public let archiveSize: Int?
     /// SHA-256 over the data files' paths and hashes: what the person's data is, without times or ids.
@@ -123,6 +133,7 @@ public struct Exporter: Sendable {
         }
         let given = try normalizedIdentifiers(request.identifiers)
         let language = request.language ?? map.controller.languages.first ?? "en"
+        let texts = try Translations(language: language)
         var log = logger
         log[metadataKey: "request"] = "\(request.requestID)"
 
@@ -168,7 +179,7 @@ public struct Exporter: Sendable {
         for store in stores {
             var paths: [Value] = []
             if store.count > 0 {
-                let written = try writeDataset(store, into: bundle)
+                let written = try writeDataset(store, into: bundle, csvBOM: request.csvBOM)
                 files.append(contentsOf: written.files)
                 paths = written.files.map { .string($0.path) }
                 for (entry, identifier, round) in store.matches {
@@ -188,8 +199,16 @@ public struct Exporter: Sendable {
         let dataFiles = files.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
         let fingerprint = SHA256.hash(data: Data((["kind:\(request.kind.rawValue)"] + dataFiles.map { "\($0.path)\u{0}\($0.sha256)" })
             .joined(separator: "\n").utf8)).map { String(format: "%02x", $0) }.joined()
-        let information = InformationBuilder(map: map, language: language, kind: request.kind).build(stores: stores)
+        let informationBuilder = InformationBuilder(map: map, t: texts, kind: request.kind)
+        let information = informationBuilder.build(stores: stores)
         files.append(try writeJSON(information, to: "information.json", in: bundle, records: nil))
+        let page = try IndexPageBuilder(map: map, t: texts).render(
+            information: information, stores: stores, files: files.map { ($0.path, $0.bytes) }, request: request,
+            summary: informationBuilder.summary(stores))
+        let index = try OutputFile(url: bundle.appendingPathComponent("index.html"))
+        try index.write(page)
+        try index.close()
+        files.append(try describe("index.html", in: bundle, records: nil))
 
         let hasData = stores.contains { $0.count > 0 }
         let manifest = Value.object(Fields([
@@ -230,28 +249,57 @@ public struct Exporter: Sendable {
 
         let counts = stores.map { (dataset: "\($0.source.id)/\($0.dataset.id)", count: $0.count) }
         guard request.pack else {
-            return ExportResult(archive: nil, archiveSHA256: nil, archiveSize: nil, fingerprint: fingerprint, requestID: request.requestID,
+            return ExportResult(parts: [], archiveSHA256: nil, archiveSize: nil, fingerprint: fingerprint, requestID: request.requestID,
                                 counts: counts, rounds: resolution.rounds, capped: resolution.capped)
         }
 
-        // Pack.
-        let name = request.archiveName ?? "dossier-\(request.requestID).\(request.format.fileExtension)"
-        let writer = try ArchiveWriter(destination: out.appendingPathComponent(name), format: request.format, entryDate: request.asOf)
-        for file in [manifestFile] + files.sorted(by: { Self.entryOrder($0.path, $1.path) }) {
-            try writer.add(file: bundle.appendingPathComponent(file.path), as: file.path)
+        // Checksums: every file of the bundle but the checksum file itself, as `sha256sum -c` reads them.
+        let sums = try OutputFile(url: bundle.appendingPathComponent("SHA256SUMS"))
+        for file in ([manifestFile] + files).sorted(by: { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }) {
+            try sums.write("\(file.sha256)  \(file.path)\n")
         }
-        let archive = try writer.finish()
-        let described = try describe(archive.lastPathComponent, in: archive.deletingLastPathComponent(), records: nil)
-        log.info("archive written", metadata: ["format": "\(request.format.rawValue)", "files": "\(files.count + 1)"])
-        return ExportResult(archive: archive, archiveSHA256: described.sha256, archiveSize: described.bytes, fingerprint: fingerprint,
+        try sums.close()
+        let sumsFile = try describe("SHA256SUMS", in: bundle, records: nil)
+
+        // Pack: the top-level files first (manifest, information, index, checksums), then the data by path.
+        let topOrder = ["manifest.json", "information.json", "index.html", "SHA256SUMS"]
+        let all = [manifestFile, sumsFile] + files
+        let ordered = topOrder.compactMap { name in all.first { $0.path == name } }
+            + all.filter { !topOrder.contains($0.path) }.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        let groups = Self.split(ordered, size: request.splitSize)
+        let base = request.archiveName.map { name in
+            name.hasSuffix("." + request.format.fileExtension) ? String(name.dropLast(request.format.fileExtension.count + 1)) : name
+        } ?? "dossier-\(request.requestID)"
+        var parts: [URL] = []
+        for (index, group) in groups.enumerated() {
+            let name = groups.count == 1 ? "\(base).\(request.format.fileExtension)" : "\(base).part\(index + 1).\(request.format.fileExtension)"
+            let writer = try ArchiveWriter(destination: out.appendingPathComponent(name), format: request.format,
+                                           entryDate: request.asOf, passphrase: request.passphrase)
+            for file in group { try writer.add(file: bundle.appendingPathComponent(file.path), as: file.path) }
+            parts.append(try writer.finish())
+        }
+        let described = try describe(parts[0].lastPathComponent, in: out, records: nil)
+        log.info("archive written", metadata: ["format": "\(request.format.rawValue)", "files": "\(all.count)", "parts": "\(parts.count)"])
+        return ExportResult(parts: parts, archiveSHA256: described.sha256, archiveSize: described.bytes, fingerprint: fingerprint,
                             requestID: request.requestID, counts: counts, rounds: resolution.rounds, capped: resolution.capped)
     }
 
-    /// Entry order: top-level files first, then `data/…`, each by path.
-    static func entryOrder(_ a: String, _ b: String) -> Bool {
-        let da = a.contains("/"), db = b.contains("/")
-        if da != db { return !da }
-        return a.utf8.lexicographicallyPrecedes(b.utf8)
+    /// Groups files into parts of at most `size` bytes of file content, in order; a file larger than
+    /// `size` stands alone. The top-level files stay together in the first part.
+    static func split(_ files: [BundleFile], size: Int?) -> [[BundleFile]] {
+        guard let size else { return [files] }
+        var groups: [[BundleFile]] = [[]]
+        var used = 0
+        for file in files {
+            let topLevel = !file.path.contains("/")
+            if !topLevel, !groups[groups.count - 1].isEmpty, used + file.bytes > size {
+                groups.append([])
+                used = 0
+            }
+            groups[groups.count - 1].append(file)
+            used += file.bytes
+        }
+        return groups
     }
 
     static func timestamp(_ date: Date) -> String {
@@ -327,7 +375,7 @@ public struct Exporter: Sendable {
         }
     }
 
-    func writeDataset(_ store: DatasetStore, into bundle: URL) throws(DossierError) -> (files: [BundleFile], position: [Int: Int]) {
+    func writeDataset(_ store: DatasetStore, into bundle: URL, csvBOM: Bool) throws(DossierError) -> (files: [BundleFile], position: [Int: Int]) {
         let folder = "data/\(store.source.id)"
         let dir = bundle.appendingPathComponent(folder)
         do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
@@ -337,7 +385,7 @@ public struct Exporter: Sendable {
         let base = "\(folder)/\(store.dataset.id)"
         let writers: [any DatasetWriter] = [
             try JSONDatasetWriter(url: bundle.appendingPathComponent(base + ".json"), header: header),
-            try CSVDatasetWriter(url: bundle.appendingPathComponent(base + ".csv"), header: header),
+            try CSVDatasetWriter(url: bundle.appendingPathComponent(base + ".csv"), header: header, byteOrderMark: csvBOM),
             try XMLDatasetWriter(url: bundle.appendingPathComponent(base + ".xml"), header: header),
         ]
         let order = store.sortedOrder()

@@ -1,12 +1,14 @@
 import DossierModel
+import DossierReport
 import Foundation
 
 /// Builds `information.json`: the Art. 15(1)(a)–(h) and 15(2) information, for exactly the datasets
 /// where this person has records.
 struct InformationBuilder {
     let map: DataMap
-    let language: String
+    let t: Translations
     var kind: RequestKind = .access
+    var language: String { t.language }
 
     var fallbacks: [String] { map.controller.languages + ["en"] }
 
@@ -58,7 +60,7 @@ struct InformationBuilder {
             if let d = c.description { f.append("description", text(d)) }
             return .object(f)
         } + (categoryIDs.contains(Category.uncategorisedID) && map.category(Category.uncategorisedID) == nil
-             ? [.object(Fields([("id", .string(Category.uncategorisedID)), ("title", .string(Texts.uncategorised(language)))]))] : [])
+             ? [.object(Fields([("id", .string(Category.uncategorisedID)), ("title", .string(t["category.uncategorised"]))]))] : [])
 
         let recipients: [Value] = map.recipients.compactMap { r in
             let using = heldIDs.filter { $0.1.recipients.contains(r.id) }
@@ -99,12 +101,13 @@ struct InformationBuilder {
         if let w = c.contact.website { controller.append("website", .string(w)) }
         if let dpo = c.dpo { controller.append("dpo", Self.contact(dpo)) }
 
-        return .object(Fields([
+        var fields = Fields([
             ("schema_version", .number("1")),
             ("language", .string(language)),
             ("kind", .string(kind.rawValue)),
             ("has_data", .bool(!held.isEmpty)),
-            ("summary", .string(held.isEmpty ? Texts.noData(language) : Texts.hasData(language, datasets: held.count))),
+            ("summary", .string(summary(stores))),
+            ("withheld_third_party", .bool(held.contains { $0.withheldThirdParty })),
             ("controller", .object(controller)),
             ("purposes", .array(purposes)),
             ("categories", .array(categories)),
@@ -112,9 +115,25 @@ struct InformationBuilder {
             ("retention", .array(retention)),
             ("origins", .array(origins)),
             ("automated_decisions", .array(decisions)),
-            ("rights", .array(Texts.rights(language).map { .object(Fields([("right", .string($0.0)), ("text", .string($0.1))])) })),
+            ("rights", .array(Self.rights.map { id in .object(Fields([
+                ("right", .string(id)), ("title", .string(t["right.\(id).title"])), ("text", .string(t["right.\(id).text"])),
+            ])) })),
             ("supervisory_authority", Self.contact(c.supervisoryAuthority)),
-        ]))
+        ])
+        if kind == .portability {
+            fields.append("portability", .object(Fields([("explanation", .string(t["section.portability.text"]))])))
+        }
+        return .object(fields)
+    }
+
+    /// The rights of Art. 15(1)(e)–(f) and the others a person should know of, in the order shown.
+    static let rights = ["rectification", "erasure", "restriction", "objection", "portability", "withdraw_consent", "complaint"]
+
+    func summary(_ stores: [DatasetStore]) -> String {
+        let held = stores.filter { $0.count > 0 }
+        if held.isEmpty { return t.text("summary.none") }
+        return t.text(kind == .portability ? "summary.portability" : "summary.access",
+                      ["count": String(held.reduce(0) { $0 + $1.count }), "datasets": String(held.count)])
     }
 
     static func contact(_ c: Contact) -> Value {
@@ -128,40 +147,3 @@ struct InformationBuilder {
     }
 }
 
-/// The fixed texts of the information file, in English and Polish.
-enum Texts {
-    static func pick(_ language: String, en: String, pl: String) -> String { language == "pl" ? pl : en }
-
-    static func noData(_ l: String) -> String {
-        pick(l, en: "We searched every system listed in manifest.json and hold no personal data about you.",
-             pl: "Przeszukaliśmy wszystkie systemy wymienione w manifest.json i nie przetwarzamy Twoich danych osobowych.")
-    }
-
-    static func hasData(_ l: String, datasets: Int) -> String {
-        pick(l, en: "We process personal data about you: this copy holds it, from \(datasets) dataset(s), with the information below.",
-             pl: "Przetwarzamy Twoje dane osobowe: ta kopia je zawiera (zbiory danych: \(datasets)) wraz z poniższymi informacjami.")
-    }
-
-    static func uncategorised(_ l: String) -> String {
-        pick(l, en: "Other data (not yet categorised)", pl: "Inne dane (jeszcze nieskategoryzowane)")
-    }
-
-    static func rights(_ l: String) -> [(String, String)] {
-        [
-            ("rectification", pick(l, en: "You may ask us to correct inaccurate data about you and to complete incomplete data (Art. 16 GDPR).",
-                                   pl: "Możesz żądać sprostowania nieprawidłowych danych i uzupełnienia niekompletnych (art. 16 RODO).")),
-            ("erasure", pick(l, en: "You may ask us to erase your data (Art. 17 GDPR).",
-                             pl: "Możesz żądać usunięcia swoich danych (art. 17 RODO).")),
-            ("restriction", pick(l, en: "You may ask us to restrict the processing of your data (Art. 18 GDPR).",
-                                 pl: "Możesz żądać ograniczenia przetwarzania swoich danych (art. 18 RODO).")),
-            ("objection", pick(l, en: "You may object to processing based on legitimate interests, including profiling, and at any time to direct marketing (Art. 21 GDPR).",
-                               pl: "Możesz wnieść sprzeciw wobec przetwarzania opartego na prawnie uzasadnionym interesie, w tym profilowania, a w każdej chwili wobec marketingu bezpośredniego (art. 21 RODO).")),
-            ("portability", pick(l, en: "You may receive the data you provided, processed on consent or contract, in a machine-readable form (Art. 20 GDPR).",
-                                 pl: "Możesz otrzymać dostarczone przez siebie dane, przetwarzane na podstawie zgody lub umowy, w formacie nadającym się do odczytu maszynowego (art. 20 RODO).")),
-            ("withdraw_consent", pick(l, en: "Where processing rests on your consent, you may withdraw it at any time without affecting what was done before (Art. 7(3) GDPR).",
-                                      pl: "Jeśli przetwarzanie opiera się na zgodzie, możesz ją w każdej chwili wycofać bez wpływu na wcześniejsze przetwarzanie (art. 7 ust. 3 RODO).")),
-            ("complaint", pick(l, en: "You may lodge a complaint with the supervisory authority named below (Art. 77 GDPR).",
-                               pl: "Możesz wnieść skargę do wskazanego niżej organu nadzorczego (art. 77 RODO).")),
-        ]
-    }
-}

@@ -4,6 +4,16 @@ import DossierModel
 import Foundation
 import Logging
 
+/// How a delivered copy is packed.
+public struct Packing: Sendable {
+    public var format: ArchiveFormat
+    public var passphrase: String?
+    public var csvBOM: Bool
+    public init(format: ArchiveFormat, passphrase: String? = nil, csvBOM: Bool = false) {
+        self.format = format; self.passphrase = passphrase; self.csvBOM = csvBOM
+    }
+}
+
 /// The request workflow of a privacy officer, on a ledger: open, verify, extend, fulfil, copy,
 /// refuse, withdraw. Every rule of DESIGN.md ("Rules Dossier implements") is applied here; the
 /// ledger stores, the exporter produces.
@@ -12,7 +22,7 @@ import Logging
 /// let service = try RequestService(map: map, ledgerPath: nil)
 /// let opened = try service.open(kind: .access, identifiers: [(.email, "anna@example.pl")], received: today, today: today)
 /// try service.verify(opened.request.id, method: "reply from the registered e-mail", by: "J. Kowalski", today: today)
-/// let delivery = try service.fulfil(opened.request.id, format: .zip, today: today)
+/// let delivery = try service.fulfil(opened.request.id, packing: Packing(format: .zip), today: today)
 /// ```
 public final class RequestService {
     public let map: DataMap?
@@ -197,17 +207,17 @@ public final class RequestService {
     }
 
     /// Produces copy 1 of a verified request, free of charge.
-    public func fulfil(_ id: String, format: ArchiveFormat, today: Day) throws(DossierError) -> Delivery {
+    public func fulfil(_ id: String, packing: Packing, today: Day) throws(DossierError) -> Delivery {
         let r = try request(id)
         try checkDeliverable(r)
         if !r.deliveries.isEmpty {
             throw DossierError(.refused, "request \(id) is already fulfilled (copy \(r.deliveries.count) delivered); a further copy is 'dossier request copy'")
         }
-        return try deliver(r, format: format, fee: 0, currency: quote(r).currency)
+        return try deliver(r, packing: packing, fee: 0, currency: quote(r).currency)
     }
 
     /// Produces a further copy at the quoted fee. Returns nil, producing nothing, unless the fee is accepted.
-    public func copy(_ id: String, format: ArchiveFormat, acceptFee: Bool, today: Day) throws(DossierError) -> (quote: (fee: Decimal, currency: String), delivery: Delivery?) {
+    public func copy(_ id: String, packing: Packing, acceptFee: Bool, today: Day) throws(DossierError) -> (quote: (fee: Decimal, currency: String), delivery: Delivery?) {
         let r = try request(id)
         guard !r.deliveries.isEmpty else {
             throw DossierError(.refused, "request \(id) has no first copy yet; the first copy is 'dossier request fulfil' (free of charge)")
@@ -215,7 +225,7 @@ public final class RequestService {
         try checkDeliverable(r, further: true)
         let q = quote(r)
         guard acceptFee else { return (q, nil) }
-        return (q, try deliver(r, format: format, fee: q.fee, currency: q.currency))
+        return (q, try deliver(r, packing: packing, fee: q.fee, currency: q.currency))
     }
 
     func checkDeliverable(_ r: RequestRecord, further: Bool = false) throws(DossierError) {
@@ -230,7 +240,8 @@ public final class RequestService {
     }
 
     /// Claims the request, produces the archive, records the delivery: either both exist afterwards, or neither.
-    func deliver(_ r: RequestRecord, format: ArchiveFormat, fee: Decimal, currency: String) throws(DossierError) -> Delivery {
+    func deliver(_ r: RequestRecord, packing: Packing, fee: Decimal, currency: String) throws(DossierError) -> Delivery {
+        let format = packing.format
         let map = try requireMap("producing a copy")
         let claim = try ledger.claim(r.id, at: now())
         do throws(DossierError) {
@@ -246,6 +257,8 @@ public final class RequestService {
                                        isDelivery: true, kind: current.kind)
             export.copy = copy
             export.archiveName = name
+            export.passphrase = packing.passphrase
+            export.csvBOM = packing.csvBOM
             let result = try Exporter(map: map, logger: logger).export(export)
             guard let archive = result.archive, let sha = result.archiveSHA256, let size = result.archiveSize else {
                 throw DossierError(.internal, "the export wrote no archive")

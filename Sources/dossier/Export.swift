@@ -4,8 +4,6 @@ import DossierEngine
 import DossierModel
 import Foundation
 
-extension ArchiveFormat: ExpressibleByArgument {}
-
 /// `dossier export`: an ad-hoc export for one person, outside the ledger.
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,8 +28,10 @@ struct Export: ParsableCommand {
     @Option(name: .long, help: "access (everything, Art. 15) or portability (the data the person provided, Art. 20).")
     var kind: RequestKind = .access
 
-    @Option(name: .long, help: "Archive format: zip or tar.gz.")
-    var format: ArchiveFormat = .zip
+    @OptionGroup var archive: ArchiveOptions
+
+    @Option(name: .customLong("split-size"), help: ArgumentHelp("Split into archives that each open on their own, each holding at most this much (2G, 500M, 100K); every part's path is printed, in order.", valueName: "size"))
+    var splitSize: String?
 
     @Option(name: .long, help: ArgumentHelp("The folder to write the archive into (created when missing).", valueName: "dir"))
     var out: String = "."
@@ -61,11 +61,13 @@ struct Export: ParsableCommand {
             throw DossierError(.usage, "the data map offers the languages \(map.controller.languages.joined(separator: ", ")), not '\(language)'")
         }
         let requestID = self.requestID ?? Self.generatedRequestID(date)
-        let exporter = Exporter(map: map)
-        let result = try exporter.export(ExportRequest(
-            identifiers: identifiers, format: format, outputDirectory: URL(fileURLWithPath: out),
-            requestID: requestID, asOf: date, language: language, kind: kind))
-        print(result.archive?.path ?? "")
+        var request = ExportRequest(identifiers: identifiers, format: archive.format, outputDirectory: URL(fileURLWithPath: out),
+                                    requestID: requestID, asOf: date, language: language, kind: kind)
+        request.splitSize = try splitSize.map { s throws(DossierError) in try parseSize(s) }
+        request.csvBOM = archive.csvBOM
+        request.passphrase = try archive.passphrase()
+        let result = try Exporter(map: map).export(request)
+        for part in result.parts { print(part.path) }
     }
 
     static func generatedRequestID(_ date: Date) -> String {

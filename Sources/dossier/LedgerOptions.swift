@@ -29,7 +29,16 @@ struct LedgerOptions: ParsableArguments {
 
     func service() throws(DossierError) -> RequestService {
         let map = try config.map { f throws(DossierError) in try Exporter.loadMap(file: f) }
-        return try RequestService(map: map, ledgerPath: ledger)
+        // With --today, every time the ledger records (history, deliveries, audit) falls on that day,
+        // at the current time of day, so that a scripted run keeps its dates consistent.
+        let shift: TimeInterval
+        if today != nil {
+            let now = Date().timeIntervalSince1970
+            shift = TimeInterval(try day().ordinal) * 86_400 - (now - now.truncatingRemainder(dividingBy: 86_400))
+        } else {
+            shift = 0
+        }
+        return try RequestService(map: map, ledgerPath: ledger, now: { Date().addingTimeInterval(shift) })
     }
 }
 

@@ -105,10 +105,10 @@ struct RequestFulfil: ParsableCommand {
 
     @Argument(help: "The request id.") var id: String
     @OptionGroup var options: LedgerOptions
-    @Option(name: .long, help: "Archive format: zip or tar.gz.") var format: ArchiveFormat = .zip
+    @OptionGroup var archive: ArchiveOptions
 
     func run() throws {
-        let d = try options.service().fulfil(id, format: format, today: try options.day())
+        let d = try options.service().fulfil(id, packing: try Packing(archive), today: try options.day())
         print("copy \(d.copy) delivered, fee \(d.fee) \(d.currency), sha256 \(d.sha256)")
         print(d.path)
     }
@@ -122,10 +122,12 @@ struct RequestCopy: ParsableCommand {
     @Argument(help: "The request id.") var id: String
     @OptionGroup var options: LedgerOptions
     @Flag(name: .customLong("accept-fee"), help: "The person accepted the quoted fee: produce the copy.") var acceptFee = false
-    @Option(name: .long, help: "Archive format: zip or tar.gz.") var format: ArchiveFormat = .zip
+    @OptionGroup var archive: ArchiveOptions
 
     func run() throws {
-        let (quote, delivery) = try options.service().copy(id, format: format, acceptFee: acceptFee, today: try options.day())
+        let service = try options.service()
+        let (quote, delivery) = try service.copy(id, packing: acceptFee ? try Packing(archive) : Packing(format: archive.format),
+                                                 acceptFee: acceptFee, today: try options.day())
         let fee = RequestService.amount(quote.fee)
         guard let delivery else {
             print("fee: \(fee) \(quote.currency) for a further copy of \(id) (Art. 15(3)); nothing was produced.")
@@ -163,5 +165,11 @@ struct RequestWithdraw: ParsableCommand {
     func run() throws {
         try options.service().withdraw(id, reason: reason, today: try options.day())
         print("withdrawn: \(id)")
+    }
+}
+
+extension Packing {
+    init(_ options: ArchiveOptions) throws(DossierError) {
+        self.init(format: options.format, passphrase: try options.passphrase(), csvBOM: options.csvBOM)
     }
 }

@@ -370,11 +370,11 @@ def check_manifest(entries, dmap, all_ds, expected, request_id, records, given) 
         want_files = {f"data/{sd[0]}/{sd[1]}.{e}" for e in ("json", "csv", "xml")} if n else set()
         assert set(listed[sd]["files"]) == want_files
 
-    # every other file, with its hash, size and record count
+    # every other file, with its hash, size and record count (SHA256SUMS checks the manifest in turn)
     files = {f["path"]: f for f in m["files"]}
     assert len(files) == len(m["files"])
-    assert set(files) == set(entries) - {"manifest.json"}, \
-        f"manifest files {sorted(files)} vs archive {sorted(set(entries) - {'manifest.json'})}"
+    assert set(files) == set(entries) - {"manifest.json", "SHA256SUMS"}, \
+        f"manifest files {sorted(files)} vs archive {sorted(set(entries) - {'manifest.json', 'SHA256SUMS'})}"
     for path, f in files.items():
         assert f["sha256"] == hashlib.sha256(entries[path]).hexdigest(), f"sha256 of {path}"
         assert f["bytes"] == len(entries[path]), f"bytes of {path}"

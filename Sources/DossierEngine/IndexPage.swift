@@ -1,0 +1,102 @@
+import DossierFormats
+import DossierModel
+import DossierReport
+import Foundation
+
+/// Builds the context of `index.html` from the information, the stores and the files, and renders it.
+struct IndexPageBuilder {
+    let map: DataMap
+    let t: Translations
+    /// Rows shown per dataset; the rest is in the CSV, JSON and XML files.
+    static let rowsShown = 50
+
+    func text(_ tr: Translatable?) -> String? {
+        tr.map { $0.text(in: t.language, fallbacks: map.controller.languages + ["en"]) }
+    }
+
+    func title(_ source: Source) -> String { text(source.title) ?? source.id }
+    func title(_ dataset: Dataset) -> String { text(dataset.title) ?? dataset.id }
+
+    func render(information: Value, stores: [DatasetStore], files: [(path: String, bytes: Int)], request: ExportRequest,
+                summary: String) throws(DossierError) -> String {
+        guard case .object(let info) = information else { throw DossierError(.internal, "information.json is not an object") }
+        func list(_ key: String) -> [Fields] {
+            guard case .array(let items)? = info[key] else { return [] }
+            return items.compactMap { if case .object(let f) = $0 { return f } else { return nil } }
+        }
+        func str(_ f: Fields, _ key: String) -> String? { f[key]?.scalarText }
+        let byRef: [String: (Source, Dataset)] = Dictionary(uniqueKeysWithValues: stores.map { ("\($0.source.id)/\($0.dataset.id)", ($0.source, $0.dataset)) })
+        func datasetTitle(_ ref: String?) -> String {
+            guard let ref, let (s, d) = byRef[ref] else { return ref ?? "" }
+            return "\(title(s)): \(title(d))"
+        }
+
+        var context: [String: Any] = [
+            "lang": t.language, "t": t.nested, "request_id": request.requestID,
+            "generated_at": Exporter.timestamp(request.asOf), "is_portability": request.kind == .portability,
+            "has_data": stores.contains { $0.count > 0 }, "summary": summary,
+            "withheld_third_party": stores.contains { $0.withheldThirdParty },
+        ]
+        if case .object(let controller)? = info["controller"] { context["controller"] = Report.context(.object(controller)) }
+        if let authority = info["supervisory_authority"] { context["authority"] = Report.context(authority) }
+        context["purposes"] = list("purposes").map { p -> [String: Any] in
+            var d: [String: Any] = ["title": str(p, "title") ?? "", "legal_basis_label": t["legal_basis.\(str(p, "legal_basis") ?? "")"]]
+            if let li = str(p, "legitimate_interest") { d["legitimate_interest"] = li }
+            if case .array(let refs)? = p["datasets"] { d["datasets"] = refs.map { ["title": datasetTitle($0.scalarText)] } }
+            return d
+        }
+        context["categories"] = list("categories").map { c -> [String: Any] in
+            var d: [String: Any] = ["title": str(c, "title") ?? ""]
+            if let desc = str(c, "description") { d["description"] = desc }
+            return d
+        }
+        context["recipients"] = list("recipients").map { r -> [String: Any] in
+            var d: [String: Any] = ["title": str(r, "title") ?? "", "country": str(r, "country") ?? "",
+                                    "third_country": r["third_country"] == .bool(true)]
+            if let s = str(r, "safeguard") { d["safeguard"] = s }
+            return d
+        }
+        context["retention"] = list("retention").map { r -> [String: Any] in
+            var d: [String: Any] = ["dataset_title": datasetTitle(str(r, "dataset"))]
+            if let p = str(r, "period") { d["period"] = p }
+            if let c = str(r, "criteria") { d["criteria"] = c }
+            return d
+        }
+        context["origins"] = list("origins").filter { str($0, "origin") != Origin.subject.rawValue || $0["fields"] != nil }.map { o -> [String: Any] in
+            var d: [String: Any] = ["dataset_title": datasetTitle(str(o, "dataset")), "origin_label": t["origin.\(str(o, "origin") ?? "")"]]
+            if let from = str(o, "from") { d["from"] = from }
+            return d
+        }
+        context["automated"] = list("automated_decisions").map { a -> [String: Any] in
+            var d: [String: Any] = ["purpose_title": map.purpose(str(a, "purpose") ?? "").flatMap { text($0.title) } ?? "",
+                                    "logic": str(a, "logic") ?? "", "consequences": str(a, "consequences") ?? ""]
+            if let s = str(a, "significance") { d["significance"] = s }
+            return d
+        }
+        context["rights"] = list("rights").map { ["title": str($0, "title") ?? "", "text": str($0, "text") ?? ""] }
+        if request.kind == .portability, case .object(let p)? = info["portability"], let e = str(p, "explanation") {
+            context["portability_explanation"] = e
+        }
+        var datasets: [[String: Any]] = []
+        for store in stores where store.count > 0 {
+            var rows: [[String: Any]] = []
+            let order = Array(store.sortedOrder().prefix(Self.rowsShown))
+            try store.forEachRecord(in: order) { record throws(DossierError) in
+                var cells: [String: String] = [:]
+                CSVDatasetWriter.flatten(record, prefix: "") { cells[$0] = $1 }
+                rows.append(["cells": store.columns.map { ["text": cells[$0] ?? ""] }])
+            }
+            let base = "data/\(store.source.id)/\(store.dataset.id)"
+            datasets.append([
+                "source_title": title(store.source), "title": title(store.dataset), "count": String(store.count),
+                "shown": String(order.count), "truncated": order.count < store.count,
+                "columns": store.columns.map { ["name": $0] }, "rows": rows,
+                "json": base + ".json", "csv": base + ".csv", "xml": base + ".xml",
+            ])
+        }
+        context["datasets"] = datasets
+        context["searched"] = stores.map { ["source_title": title($0.source), "title": title($0.dataset), "count": String($0.count)] }
+        context["files"] = files.map { ["path": $0.path, "bytes": String($0.bytes)] }
+        return try Report.renderIndex(context)
+    }
+}

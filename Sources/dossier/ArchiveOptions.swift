@@ -1,0 +1,62 @@
+import ArgumentParser
+import DossierArchive
+import DossierModel
+import Foundation
+
+extension ArchiveFormat: ExpressibleByArgument {}
+
+/// How the bundle is packed: format, encryption, CSV byte order mark.
+struct ArchiveOptions: ParsableArguments {
+    @Option(name: .long, help: "Archive format: zip, tar.gz or tar.zst.")
+    var format: ArchiveFormat = .zip
+
+    @Flag(name: .long, help: "Encrypt the zip with AES-256. A passphrase is generated and printed once on stderr (7-Zip opens such zips; the file manager built into Windows does not).")
+    var encrypt = false
+
+    @Option(name: .customLong("passphrase-file"), help: ArgumentHelp("Read the passphrase from the first line of this file instead of generating one (implies --encrypt).", valueName: "file"))
+    var passphraseFile: String?
+
+    @Flag(name: .customLong("csv-bom"), help: "Start every CSV with a UTF-8 byte order mark, for spreadsheet programs that need one.")
+    var csvBOM = false
+
+    /// The passphrase to encrypt with, if any; a generated one is printed once on stderr.
+    func passphrase() throws(DossierError) -> String? {
+        if let passphraseFile {
+            guard let text = try? String(contentsOfFile: passphraseFile, encoding: .utf8) else {
+                throw DossierError(.usage, "cannot read the passphrase file", at: SourceLocation(file: passphraseFile))
+            }
+            let first = text.split(whereSeparator: \.isNewline).first.map(String.init)?.trimmingCharacters(in: .whitespaces) ?? ""
+            guard first.count >= 8 else {
+                throw DossierError(.usage, "the passphrase must have at least 8 characters", at: SourceLocation(file: passphraseFile))
+            }
+            guard format == .zip else { throw DossierError(.usage, "only zip archives can be encrypted; use --format zip") }
+            return first
+        }
+        guard encrypt else { return nil }
+        guard format == .zip else { throw DossierError(.usage, "only zip archives can be encrypted; use --format zip") }
+        let generated = Self.generatePassphrase()
+        FileHandle.standardError.write(Data("passphrase: \(generated)\n".utf8))
+        return generated
+    }
+
+    /// Six groups of five characters from an alphabet without look-alikes (about 150 bits).
+    static func generatePassphrase() -> String {
+        let alphabet = Array("abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789")
+        var rng = SystemRandomNumberGenerator()
+        return (0..<6).map { _ in String((0..<5).map { _ in alphabet[Int(rng.next(upperBound: UInt64(alphabet.count)))] }) }
+            .joined(separator: "-")
+    }
+}
+
+/// `2G`, `500M`, `100K` or a number of bytes.
+func parseSize(_ text: String) throws(DossierError) -> Int {
+    let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
+    var digits = text.uppercased()
+    var factor = 1
+    if digits.hasSuffix("B") { digits.removeLast() }
+    if let last = digits.last, let f = units[last] { factor = f; digits.removeLast() }
+    guard let n = Int(digits), n > 0 else {
+        throw DossierError(.usage, "--split-size takes a size such as 2G, 500M or 100K")
+    }
+    return n * factor
+}
