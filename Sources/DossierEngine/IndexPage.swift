@@ -15,6 +15,27 @@ struct IndexPageBuilder {
     }
 
     func title(_ source: Source) -> String { text(source.title) ?? source.id }
+
+    /// `P3Y` → "3 lata" / "3 years", with the plural forms of the translation files.
+    func words(_ iso: String) -> String {
+        guard let p = Period(iso) else { return iso }
+        let parts = [("years", p.years), ("months", p.months), ("weeks", p.weeks), ("days", p.days)].filter { $0.1 > 0 }
+        guard !parts.isEmpty else { return iso }
+        return parts.map { unit, n in t.text("period.\(unit).\(Self.pluralForm(n, language: t.language))", ["n": String(n)]) }
+            .joined(separator: t["period.separator"])
+    }
+
+    /// one / few / many: Polish distinguishes 2–4 (but not 12–14) from 5 and more; English has one and many.
+    static func pluralForm(_ n: Int, language: String) -> String {
+        if n == 1 { return "one" }
+        if language == "pl", (2...4).contains(n % 10), !(12...14).contains(n % 100) { return "few" }
+        return "many"
+    }
+
+    /// The country's name in the page's language, else its code.
+    func countryName(_ code: String) -> String {
+        Locale(identifier: t.language).localizedString(forRegionCode: code) ?? code
+    }
     func title(_ dataset: Dataset) -> String { text(dataset.title) ?? dataset.id }
 
     func render(information: Value, stores: [DatasetStore], files: [(path: String, bytes: Int)], request: ExportRequest,
@@ -51,22 +72,37 @@ struct IndexPageBuilder {
             return d
         }
         context["recipients"] = list("recipients").map { r -> [String: Any] in
-            var d: [String: Any] = ["title": str(r, "title") ?? "", "country": str(r, "country") ?? "",
+            var d: [String: Any] = ["title": str(r, "title") ?? "", "country": countryName(str(r, "country") ?? ""),
                                     "third_country": r["third_country"] == .bool(true)]
             if let s = str(r, "safeguard") { d["safeguard"] = s }
             return d
         }
         context["retention"] = list("retention").map { r -> [String: Any] in
             var d: [String: Any] = ["dataset_title": datasetTitle(str(r, "dataset"))]
-            if let p = str(r, "period") { d["period"] = p }
+            if let p = str(r, "period") { d["period"] = words(p) }
             if let c = str(r, "criteria") { d["criteria"] = c }
             return d
         }
-        context["origins"] = list("origins").filter { str($0, "origin") != Origin.subject.rawValue || $0["fields"] != nil }.map { o -> [String: Any] in
-            var d: [String: Any] = ["dataset_title": datasetTitle(str(o, "dataset")), "origin_label": t["origin.\(str(o, "origin") ?? "")"]]
-            if let from = str(o, "from") { d["from"] = from }
-            return d
+        // One entry per dataset and origin other than the person: the dataset's own, and the field-level
+        // ones that differ from it (naming the fields they cover).
+        var origins: [[String: Any]] = []
+        for o in list("origins") {
+            let dataset = datasetTitle(str(o, "dataset"))
+            if str(o, "origin") != Origin.subject.rawValue {
+                var d: [String: Any] = ["dataset_title": dataset, "origin_label": t["origin.\(str(o, "origin") ?? "")"]]
+                if let from = str(o, "from") { d["from"] = from }
+                origins.append(d)
+            }
+            guard case .array(let fieldOrigins)? = o["fields"] else { continue }
+            var byOrigin: [String: [String]] = [:]
+            for case .object(let f) in fieldOrigins {
+                if let origin = str(f, "origin"), origin != Origin.subject.rawValue, let name = str(f, "field") { byOrigin[origin, default: []].append(name) }
+            }
+            for (origin, names) in byOrigin.sorted(by: { $0.key < $1.key }) {
+                origins.append(["dataset_title": dataset, "origin_label": t["origin.\(origin)"], "fields": names.joined(separator: ", ")])
+            }
         }
+        context["origins"] = origins
         context["automated"] = list("automated_decisions").map { a -> [String: Any] in
             var d: [String: Any] = ["purpose_title": map.purpose(str(a, "purpose") ?? "").flatMap { text($0.title) } ?? "",
                                     "logic": str(a, "logic") ?? "", "consequences": str(a, "consequences") ?? ""]
@@ -90,7 +126,11 @@ struct IndexPageBuilder {
             datasets.append([
                 "source_title": title(store.source), "title": title(store.dataset), "count": String(store.count),
                 "shown": String(order.count), "truncated": order.count < store.count,
-                "columns": store.columns.map { ["name": $0] }, "rows": rows,
+                "columns": store.columns.map { name -> [String: Any] in
+                    var c: [String: Any] = ["name": name]
+                    if let label = text(store.dataset.field(name)?.title) { c["label"] = label }
+                    return c
+                }, "rows": rows,
                 "json": base + ".json", "csv": base + ".csv", "xml": base + ".xml",
             ])
         }

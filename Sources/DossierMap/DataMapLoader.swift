@@ -160,11 +160,18 @@ private struct MapReader {
             case "address": c.address = s
             case "email": c.email = s
             case "phone": c.phone = s
-            case "website": c.website = s
+            case "website": c.website = try website(v)
             default: break
             }
         }
         return c
+    }
+
+    /// Websites are shown as links to the person: only http(s) addresses.
+    func website(_ node: MapNode) throws(DossierError) -> String {
+        let s = try node.nonEmptyString()
+        guard s.hasPrefix("https://") || s.hasPrefix("http://") else { throw node.fail("a website must be an http:// or https:// address") }
+        return s
     }
 
     func readController(_ node: MapNode) throws(DossierError) -> Controller {
@@ -177,7 +184,7 @@ private struct MapReader {
             case "address": contact.address = try v.nonEmptyString()
             case "email": contact.email = try v.nonEmptyString()
             case "phone": contact.phone = try v.nonEmptyString()
-            case "website": contact.website = try v.nonEmptyString()
+            case "website": contact.website = try website(v)
             case "dpo": dpo = try readContact(v, allowed: ["name", "email", "address", "phone"], required: [])
             case "supervisory_authority":
                 authority = try readContact(v, allowed: ["name", "address", "website", "email", "phone"], required: ["name"])

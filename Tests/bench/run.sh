@@ -13,8 +13,9 @@
 # Needs python3 and GNU time (/usr/bin/time -v, Debian package `time`); bsdtar, gzip and zip only
 # for the baseline rows. Cases: the heavy subject as zip and as tar.gz, a subject with one record in
 # every dataset, and a subject found nowhere; then the same bundle packed by bsdtar | gzip and by zip.
-# Prints a table: case, wall seconds, max RSS, archive size, records exported (summed from the
-# manifest inside the archive), and whether the counts are the ones the generator planted.
+# Prints a table: case, wall seconds, CPU seconds (user + system), max RSS, archive size, records
+# exported (summed from the manifest inside the archive), and whether the per-dataset counts are the
+# ones the generator planted. Exits 1 when a run fails, a count differs, or the binary changed.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -146,9 +147,12 @@ expected = json.load(open(expected_path))
 
 def time_v(path):
     wall = rss = None
+    cpu = 0.0
     for line in open(path):
         line = line.strip()
-        if line.startswith("Elapsed (wall clock) time"):
+        if line.startswith(("User time (seconds)", "System time (seconds)")):
+            cpu += float(line.rsplit(": ", 1)[1])
+        elif line.startswith("Elapsed (wall clock) time"):
             value = line.rsplit(": ", 1)[1]          # h:mm:ss or m:ss.cc
             secs = 0.0
             for part in value.split(":"):
@@ -156,7 +160,7 @@ def time_v(path):
             wall = secs
         elif line.startswith("Maximum resident set size (kbytes)"):
             rss = int(line.rsplit(": ", 1)[1]) / 1024
-    return wall, rss
+    return wall, cpu, rss
 
 
 def manifest(path):
@@ -173,11 +177,11 @@ def manifest(path):
 rows, bad = [], False
 for line in open(results):
     name, rc, timefile, archive, expect = line.rstrip("\n").split("\t")
-    wall, rss = time_v(timefile) if os.path.exists(timefile) else (None, None)
+    wall, cpu, rss = time_v(timefile) if os.path.exists(timefile) else (None, None, None)
     size = records = "-"
     check = "ok" if rc == "0" else f"exit {rc}"
     if rc == "0" and archive != "-":
-        size = f"{os.path.getsize(archive) / 2**20:.1f}"
+        size = f"{os.path.getsize(archive) / 2**20:.2f}"
         m = manifest(archive)
         counts = {f"{d['source']}/{d['dataset']}": d["count"] for d in m["datasets"]}
         records = f"{sum(counts.values()):,}"
@@ -189,12 +193,13 @@ for line in open(results):
                     f"{k} {got.get(k, 0)}/{want.get(k, 0)}" for k in sorted(set(got) | set(want))
                     if got.get(k, 0) != want.get(k, 0))
     bad |= check != "ok"
-    rows.append([name, "-" if wall is None else f"{wall:.2f}", "-" if rss is None else f"{rss:.1f}",
-                 size, records, check])
+    num = lambda x, f: "-" if x is None else format(x, f)
+    rows.append([name, num(wall, ".2f"), num(cpu, ".2f"), num(rss, ".1f"), size, records, check])
 
-head = ["case", "wall s", "max RSS MiB", "archive MiB", "records", "check"]
+head = ["case", "wall s", "cpu s", "max RSS MiB", "archive MiB", "records", "check"]
 widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
-fmt = lambda r: "  ".join(c.ljust(w) if i in (0, 5) else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+fmt = lambda r: "  ".join(c.ljust(w) if i in (0, len(head) - 1) else c.rjust(w)
+                          for i, (c, w) in enumerate(zip(r, widths))).rstrip()
 print()
 print(fmt(head))
 print("  ".join("-" * w for w in widths))
