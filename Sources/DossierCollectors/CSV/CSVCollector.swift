@@ -6,31 +6,17 @@ import Foundation
 ///
 /// Every cell stays text. A row whose number of cells differs from the header is an error that
 /// names the file and line.
-public final class CSVCollector: Collector {
+public final class CSVCollector: FileCollector {
     public static let kind = "csv"
-    private let source: Source
-    private let context: CollectorContext
+    let source: Source
+    let context: CollectorContext
     private let delimiter: UnicodeScalar
 
     public init(source: Source, context: CollectorContext) throws(DossierError) {
         self.source = source
         self.context = context
         delimiter = source.options["delimiter"].flatMap { $0.unicodeScalars.first } ?? ","
-        for dataset in source.datasets {
-            let file = context.file(of: dataset, in: source)
-            guard FileManager.default.isReadableFile(atPath: file.path) else {
-                throw .unreadable("the file does not exist or cannot be read", file: file, source: source.id)
-            }
-        }
-    }
-
-    public func find(in dataset: Dataset, identifiers: [Identifier],
-                     found: (Record, Identifier) throws(DossierError) -> Void) throws(DossierError) {
-        let matcher = RecordMatcher(dataset: dataset, identifiers: identifiers, normalizer: context.normalizer)
-        if matcher.isEmpty { return }
-        try scan(dataset) { record throws(DossierError) in
-            for id in matcher.matches(record) { try found(record, id) }
-        }
+        try Self.checkFiles(of: source, in: context)
     }
 
     public func check(_ dataset: Dataset) throws(DossierError) -> [String] {
@@ -45,7 +31,11 @@ public final class CSVCollector: Collector {
     }
 
     /// Streams every row of the dataset's file as a record.
-    func scan(_ dataset: Dataset, header onHeader: ([String]) -> Void = { _ in },
+    func scan(_ dataset: Dataset, _ body: (Record) throws(DossierError) -> Void) throws(DossierError) {
+        try scan(dataset, header: { _ in }, body)
+    }
+
+    func scan(_ dataset: Dataset, header onHeader: ([String]) -> Void,
               _ body: (Record) throws(DossierError) -> Void) throws(DossierError) {
         let file = context.file(of: dataset, in: source)
         guard let stream = InputStream(fileAtPath: file.path) else {

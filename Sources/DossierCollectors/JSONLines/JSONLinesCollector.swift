@@ -3,41 +3,18 @@ import Foundation
 
 /// Reads a JSON Lines file: one JSON object a line, streamed. Values keep their JSON types, numbers
 /// their text; `where` selects one kind of record in a file that holds several.
-public final class JSONLinesCollector: Collector {
+public final class JSONLinesCollector: FileCollector {
     public static let kind = "jsonl"
-    private let source: Source
-    private let context: CollectorContext
+    let source: Source
+    let context: CollectorContext
 
     public init(source: Source, context: CollectorContext) throws(DossierError) {
         self.source = source
         self.context = context
-        for dataset in source.datasets {
-            let file = context.file(of: dataset, in: source)
-            guard FileManager.default.isReadableFile(atPath: file.path) else {
-                throw .unreadable("the file does not exist or cannot be read", file: file, source: source.id)
-            }
-        }
+        try Self.checkFiles(of: source, in: context)
     }
 
-    public func find(in dataset: Dataset, identifiers: [Identifier],
-                     found: (Record, Identifier) throws(DossierError) -> Void) throws(DossierError) {
-        let matcher = RecordMatcher(dataset: dataset, identifiers: identifiers, normalizer: context.normalizer)
-        if matcher.isEmpty { return }
-        try scan(dataset) { record throws(DossierError) in
-            for id in matcher.matches(record) { try found(record, id) }
-        }
-    }
-
-    public func check(_ dataset: Dataset) throws(DossierError) -> [String] {
-        let matcher = RecordMatcher(dataset: dataset, identifiers: [], normalizer: context.normalizer)
-        var names: [String] = []
-        var known: Set<String> = []
-        try scan(dataset) { record throws(DossierError) in
-            guard matcher.passesFilter(record) else { return }
-            for name in record.names where known.insert(name).inserted { names.append(name) }
-        }
-        return names
-    }
+    public func check(_ dataset: Dataset) throws(DossierError) -> [String] { try fieldNames(of: dataset) }
 
     func scan(_ dataset: Dataset, _ body: (Record) throws(DossierError) -> Void) throws(DossierError) {
         let file = context.file(of: dataset, in: source)

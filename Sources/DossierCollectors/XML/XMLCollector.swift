@@ -9,39 +9,18 @@ import Foundation
 /// A record is the element the dataset's absolute `record` path names: its attributes and leaf
 /// children become text fields, a child with children (or attributes) a nested object, a repeated
 /// child a list.
-public final class XMLCollector: Collector {
+public final class XMLCollector: FileCollector {
     public static let kind = "xml"
-    private let source: Source
-    private let context: CollectorContext
+    let source: Source
+    let context: CollectorContext
 
     public init(source: Source, context: CollectorContext) throws(DossierError) {
         self.source = source
         self.context = context
-        for dataset in source.datasets {
-            let file = context.file(of: dataset, in: source)
-            guard FileManager.default.isReadableFile(atPath: file.path) else {
-                throw .unreadable("the file does not exist or cannot be read", file: file, source: source.id)
-            }
-        }
+        try Self.checkFiles(of: source, in: context)
     }
 
-    public func find(in dataset: Dataset, identifiers: [Identifier],
-                     found: (Record, Identifier) throws(DossierError) -> Void) throws(DossierError) {
-        let matcher = RecordMatcher(dataset: dataset, identifiers: identifiers, normalizer: context.normalizer)
-        if matcher.isEmpty { return }
-        try scan(dataset) { record throws(DossierError) in
-            for id in matcher.matches(record) { try found(record, id) }
-        }
-    }
-
-    public func check(_ dataset: Dataset) throws(DossierError) -> [String] {
-        var names: [String] = []
-        var known: Set<String> = []
-        try scan(dataset) { record throws(DossierError) in
-            for name in record.names where known.insert(name).inserted { names.append(name) }
-        }
-        return names
-    }
+    public func check(_ dataset: Dataset) throws(DossierError) -> [String] { try fieldNames(of: dataset) }
 
     /// Collects libxml2's messages instead of letting it print them.
     private final class ErrorSink {
