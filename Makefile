@@ -59,5 +59,12 @@ test: build samples venv
 	$(SWIFT) test
 	DOSSIER=$(CURDIR)/$(DOSSIER) $(VENV)/bin/python -m pytest -q Tests/integration
 
+# Generates large sources (about 650 MiB, reused) under .build-bench/ and times exports of a release
+# build under /usr/bin/time -v: wall and CPU seconds, peak memory, archive size, records.
+bench: deps
+	@command -v /usr/bin/time >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq time >/dev/null; } || { echo "Install the Debian package 'time'."; exit 1; }
+	$(SWIFT) build -c release --product dossier
+	DOSSIER=release Tests/bench/run.sh
+
 clean:
 	rm -rf .build $(VENV) $(DEMO_OUT) Samples/crm/*.sqlite

@@ -17,7 +17,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
-        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
@@ -40,7 +39,6 @@ let package = Package(
         .target(name: "DossierCollectors", dependencies: [
             "DossierModel", "DossierIdentity", "CLibXML2",
             .product(name: "GRDB", package: "GRDB.swift"),
-            .product(name: "CSV", package: "CSV.swift"),
         ]),
         // JSON, CSV and XML writers for the bundle.
         .target(name: "DossierFormats", dependencies: ["DossierModel", "CLibXML2"]),

@@ -301,7 +301,9 @@ private struct MapReader {
             case "path": path = try v.nonEmptyString()
             case "delimiter":
                 let d = try v.string()
-                guard d.unicodeScalars.count == 1 else { throw v.fail("delimiter must be one character") }
+                guard d.utf8.count == 1, d != "\"", d != "\n", d != "\r" else {
+                    throw v.fail("delimiter must be one ASCII character other than a quote or a line break, such as ; or a tab")
+                }
                 options["delimiter"] = d
             default: break
             }

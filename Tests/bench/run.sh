@@ -57,7 +57,7 @@ esac
 
 echo "bench: binary $dossier ($build build), $(nproc) CPUs, scratch $scratch"
 binary_sum=$(sha256sum "$real" | cut -d' ' -f1)
-[ "$build" = debug ] && echo "bench: note: a debug build; a release build (DOSSIER=release) is several times faster."
+[ "$build" = debug ] && echo "bench: note: a debug build; expect a release build (DOSSIER=release) to be faster."
 
 # ------------------------------------------------------------------------------------ sources
 

@@ -16,7 +16,33 @@ public final class JSONLinesCollector: FileCollector {
 
     public func check(_ dataset: Dataset) throws(DossierError) -> [String] { try fieldNames(of: dataset) }
 
+    /// One scan; lines that cannot hold a wanted identifier are not parsed (`RecordMatcher.mightMatch`),
+    /// unless they do not even look like one object (a truncated line is still reported).
+    public func find(in dataset: Dataset, identifiers: [Identifier],
+                     found: (Record, Identifier) throws(DossierError) -> Void) throws(DossierError) {
+        let matcher = RecordMatcher(dataset: dataset, identifiers: identifiers, normalizer: context.normalizer)
+        if matcher.isEmpty { return }
+        let needles = matcher.rawNeedles
+        try scan(dataset, candidate: { raw in
+            guard let needles, Self.looksLikeOneObject(raw) else { return true }
+            return RecordMatcher.mightMatch(raw: raw, needles: needles)
+        }) { record throws(DossierError) in
+            for id in matcher.matches(record) { try found(record, id) }
+        }
+    }
+
     func scan(_ dataset: Dataset, _ body: (Record) throws(DossierError) -> Void) throws(DossierError) {
+        try scan(dataset, candidate: { _ in true }, body)
+    }
+
+    /// `{` first and `}` last, spaces aside.
+    static func looksLikeOneObject(_ raw: ArraySlice<UInt8>) -> Bool {
+        let space: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
+        return raw.first(where: { !space($0) }) == 0x7B && raw.last(where: { !space($0) }) == 0x7D
+    }
+
+    func scan(_ dataset: Dataset, candidate: (ArraySlice<UInt8>) -> Bool,
+              _ body: (Record) throws(DossierError) -> Void) throws(DossierError) {
         let file = context.file(of: dataset, in: source)
         let reader: LineReader
         do { reader = try LineReader(url: file) } catch {
@@ -29,7 +55,7 @@ public final class JSONLinesCollector: FileCollector {
             }
             guard var line = next else { break }
             if reader.lineNumber == 1, line.starts(with: [0xEF, 0xBB, 0xBF]) { line = line.dropFirst(3) }
-            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) || !candidate(line) { continue }
             let value: Value
             do { value = try JSON.parse(line) } catch {
                 throw .unreadable("line is not JSON (\(error.message) at column \(error.column))", file: file, line: reader.lineNumber, source: source.id)
