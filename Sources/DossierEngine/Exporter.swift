@@ -175,7 +175,11 @@ public struct Exporter: Sendable {
         }
         var files: [BundleFile] = []
         var datasetEntries: [Value] = []
-        var matchEntries: [Value] = []
+        // Which identifier found which record: one entry per match, streamed to a staging file, so that a
+        // person with a million records does not hold a million entries in memory.
+        let matchesURL = staging.appendingPathComponent("matches.part")
+        let matches = try OutputFile(url: matchesURL)
+        var matchCount = 0
         for store in stores {
             var paths: [Value] = []
             if store.count > 0 {
@@ -183,12 +187,14 @@ public struct Exporter: Sendable {
                 files.append(contentsOf: written.files)
                 paths = written.files.map { .string($0.path) }
                 for (entry, identifier, round) in store.matches {
-                    matchEntries.append(.object(Fields([
+                    let line = Value.object(Fields([
                         ("source", .string(store.source.id)), ("dataset", .string(store.dataset.id)),
-                        ("record", .number(String(written.position[entry]!))),
+                        ("record", .number(String(written.position[entry]))),
                         ("identifier", .object(Fields([("kind", .string(identifier.kind.name)), ("value", .string(identifier.value))]))),
                         ("round", .number(String(round))),
-                    ])))
+                    ])).jsonText()
+                    try matches.write((matchCount == 0 ? "    " : ",\n    ") + line)
+                    matchCount += 1
                 }
             }
             datasetEntries.append(.object(Fields([
@@ -243,9 +249,9 @@ public struct Exporter: Sendable {
             ]))),
             ("datasets", .array(datasetEntries)),
             ("files", .array(files.map(\.manifestEntry))),
-            ("matches", .array(matchEntries)),
         ]))
-        let manifestFile = try writeJSON(manifest, to: "manifest.json", in: bundle, records: nil)
+        try matches.close()
+        let manifestFile = try writeManifest(manifest, matches: matchCount > 0 ? matchesURL : nil, in: bundle)
 
         let counts = stores.map { (dataset: "\($0.source.id)/\($0.dataset.id)", count: $0.count) }
         guard request.pack else {
@@ -375,7 +381,28 @@ public struct Exporter: Sendable {
         }
     }
 
-    func writeDataset(_ store: DatasetStore, into bundle: URL, csvBOM: Bool) throws(DossierError) -> (files: [BundleFile], position: [Int: Int]) {
+    /// `manifest.json`: the object, then its `matches` list copied from the staging file.
+    func writeManifest(_ manifest: Value, matches: URL?, in bundle: URL) throws(DossierError) -> BundleFile {
+        let file = try OutputFile(url: bundle.appendingPathComponent("manifest.json"))
+        var head = manifest.prettyJSONText()
+        guard head.hasSuffix("\n}\n") else { throw DossierError(.internal, "the manifest is not an object") }
+        head.removeLast(3)
+        try file.write(head + ",\n  \"matches\": [")
+        if let matches {
+            try file.write("\n")
+            guard let input = FileHandle(forReadingAtPath: matches.path) else {
+                throw DossierError(.outputWrite, "cannot read back the staged matches", at: SourceLocation(file: matches.path))
+            }
+            defer { try? input.close() }
+            while let chunk = try? input.read(upToCount: 1 << 16), !chunk.isEmpty { try file.write(bytes: Array(chunk)) }
+            try file.write("\n  ")
+        }
+        try file.write("]\n}\n")
+        try file.close()
+        return try describe("manifest.json", in: bundle, records: nil)
+    }
+
+    func writeDataset(_ store: DatasetStore, into bundle: URL, csvBOM: Bool) throws(DossierError) -> (files: [BundleFile], position: [Int]) {
         let folder = "data/\(store.source.id)"
         let dir = bundle.appendingPathComponent(folder)
         do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
@@ -393,7 +420,7 @@ public struct Exporter: Sendable {
             for w in writers { try w.write(record) }
         }
         for w in writers { try w.finish() }
-        var position: [Int: Int] = [:]
+        var position = [Int](repeating: 0, count: order.count)
         for (i, entry) in order.enumerated() { position[entry] = i }
         var files: [BundleFile] = []
         for ext in ["csv", "json", "xml"] {

@@ -1,4 +1,6 @@
 @testable import DossierCollectors
+import DossierIdentity
+import DossierModel
 import Foundation
 import Testing
 
@@ -47,5 +49,28 @@ import Testing
         let reader = try CSVRowReader(url: url, delimiter: UInt8(ascii: ","))
         _ = try reader.nextRow()
         #expect(throws: CSVRowReader.Failure.self) { _ = try reader.nextRow() }
+    }
+}
+
+@Suite struct PrefilterTests {
+    func matcher(_ ids: [Identifier]) -> RecordMatcher {
+        let d = Dataset(id: "d", title: nil, description: nil, path: nil, key: [],
+                        lookups: ids.map { Lookup(kind: $0.kind, expression: "f", location: SourceLocation(file: "m")) },
+                        yields: [], filter: [], record: nil, purposes: [], recipients: [], retention: nil, origin: .subject,
+                        from: nil, fields: [], location: SourceLocation(file: "m"))
+        return RecordMatcher(dataset: d, identifiers: ids, normalizer: DossierIdentity.StandardNormalizer(defaultRegion: "PL"))
+    }
+
+    @Test func aLineThatCannotHoldTheIdentifierIsSkippedOthersNot() throws {
+        let needles = try #require(matcher([Identifier(kind: .email, value: "anna@example.pl")]).rawNeedles)
+        func might(_ s: String) -> Bool { RecordMatcher.mightMatch(raw: Array(s.utf8)[...], needles: needles) }
+        #expect(might(#"{"f": " ANNA@Example.PL "}"#))
+        #expect(!might(#"{"f": "jan@example.pl"}"#))
+        #expect(might(#"{"f": "anna\u0040example.pl"}"#)) // an escape may spell it
+    }
+
+    @Test func phonesAndNonASCIIIdentifiersAreNeverPrefiltered() {
+        #expect(matcher([Identifier(kind: .phone, value: "+48221228617")]).rawNeedles == nil)
+        #expect(matcher([Identifier(kind: .email, value: "łukasz@example.pl")]).rawNeedles == nil)
     }
 }
