@@ -132,8 +132,7 @@ public struct Exporter: Sendable {
             throw DossierError(.usage, "the request id may hold only letters, digits, '.', '_' and '-' (and not start with a dot)")
         }
         let given = try normalizedIdentifiers(request.identifiers)
-        let language = request.language ?? map.controller.languages.first ?? "en"
-        let texts = try Translations(language: language)
+        let texts = try Translations(language: request.language ?? map.controller.languages.first ?? "en")
         var log = logger
         log[metadataKey: "request"] = "\(request.requestID)"
 
@@ -142,22 +141,59 @@ public struct Exporter: Sendable {
             throw DossierError(.outputUnavailable, "cannot create the output folder", at: SourceLocation(file: out.path))
         }
         let staging = out.appendingPathComponent(".dossier-staging-\(request.requestID)-\(UUID().uuidString.prefix(8))")
+        let bundle = staging.appendingPathComponent("bundle")
         do {
             try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(at: bundle, withIntermediateDirectories: false)
         } catch {
             throw DossierError(.outputUnavailable, "cannot create a staging folder in the output folder", at: SourceLocation(file: out.path))
         }
         defer { try? FileManager.default.removeItem(at: staging) }
 
-        // Collect.
+        let (stores, resolution) = try collect(given: given, kind: request.kind, staging: staging)
+        log.info("collected", metadata: ["records": "\(stores.reduce(0) { $0 + $1.count })", "rounds": "\(resolution.rounds)"])
+        let data = try writeData(stores, into: bundle, staging: staging, csvBOM: request.csvBOM)
+        let fingerprint = Self.fingerprint(kind: request.kind, files: data.files)
+        let counts = stores.map { (dataset: "\($0.source.id)/\($0.dataset.id)", count: $0.count) }
+        guard request.pack else {
+            return ExportResult(parts: [], archiveSHA256: nil, archiveSize: nil, fingerprint: fingerprint, requestID: request.requestID,
+                                counts: counts, rounds: resolution.rounds, capped: resolution.capped)
+        }
+
+        var files = data.files
+        let informationBuilder = InformationBuilder(map: map, t: texts, kind: request.kind)
+        let information = informationBuilder.build(stores: stores)
+        files.append(try writeJSON(information, to: "information.json", in: bundle, records: nil))
+        let page = try IndexPageBuilder(map: map, t: texts).render(
+            information: information, stores: stores, files: files.map { ($0.path, $0.bytes) }, request: request,
+            summary: informationBuilder.summary(stores))
+        files.append(try writeText(page, to: "index.html", in: bundle))
+        let manifest = manifestHead(request: request, given: given, stores: stores, resolution: resolution,
+                                    datasets: data.datasetEntries, files: files, fingerprint: fingerprint)
+        let manifestFile = try writeManifest(manifest, matches: data.matches, in: bundle)
+
+        // Checksums: every file of the bundle but the checksum file itself, as `sha256sum -c` reads them.
+        let sums = ([manifestFile] + files).sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+            .map { "\($0.sha256)  \($0.path)\n" }.joined()
+        let sumsFile = try writeText(sums, to: "SHA256SUMS", in: bundle)
+
+        let parts = try pack([manifestFile, sumsFile] + files, from: bundle, request: request)
+        let described = try describe(parts[0].lastPathComponent, in: out, records: nil)
+        log.info("archive written", metadata: ["format": "\(request.format.rawValue)", "parts": "\(parts.count)"])
+        return ExportResult(parts: parts, archiveSHA256: described.sha256, archiveSize: described.bytes, fingerprint: fingerprint,
+                            requestID: request.requestID, counts: counts, rounds: resolution.rounds, capped: resolution.capped)
+    }
+
+    /// Opens every source and runs the rounds of identity resolution into one store per dataset.
+    func collect(given: [Identifier], kind: RequestKind, staging: URL) throws(DossierError) -> ([DatasetStore], Resolution) {
         let context = CollectorContext(map: map, normalizer: normalizer)
         var collectors: [(Source, any Collector)] = []
         for source in map.sources { collectors.append((source, try CollectorRegistry.open(source, in: context))) }
         var stores: [DatasetStore] = []
-        for (source, _) in collectors {
+        for source in map.sources {
             for dataset in source.datasets {
                 let store = DatasetStore(source: source, dataset: dataset, staging: staging, index: stores.count)
-                if request.kind == .portability {
+                if kind == .portability {
                     store.excluded = Portability.exclusion(of: dataset, in: map)
                     store.transform = { Portability.filter($0, in: dataset) }
                 }
@@ -166,24 +202,23 @@ public struct Exporter: Sendable {
         }
         let resolution = try resolve(given: given, collectors: collectors, stores: stores)
         for store in stores { try store.close() }
-        log.info("collected", metadata: ["records": "\(stores.reduce(0) { $0 + $1.count })", "rounds": "\(resolution.rounds)"])
+        return (stores, resolution)
+    }
 
-        // Assemble.
-        let bundle = staging.appendingPathComponent("bundle")
-        do { try FileManager.default.createDirectory(at: bundle, withIntermediateDirectories: false) } catch {
-            throw DossierError(.outputUnavailable, "cannot create the staging folder of the bundle", at: SourceLocation(file: bundle.path))
-        }
+    /// The data files of every dataset that holds records, the manifest's entry of every dataset, and
+    /// which identifier found which record: streamed to a staging file, one entry a match, so that a
+    /// person with a million records does not hold a million entries in memory.
+    func writeData(_ stores: [DatasetStore], into bundle: URL, staging: URL, csvBOM: Bool) throws(DossierError)
+        -> (files: [BundleFile], datasetEntries: [Value], matches: URL?) {
         var files: [BundleFile] = []
         var datasetEntries: [Value] = []
-        // Which identifier found which record: one entry per match, streamed to a staging file, so that a
-        // person with a million records does not hold a million entries in memory.
         let matchesURL = staging.appendingPathComponent("matches.part")
         let matches = try OutputFile(url: matchesURL)
         var matchCount = 0
         for store in stores {
             var paths: [Value] = []
             if store.count > 0 {
-                let written = try writeDataset(store, into: bundle, csvBOM: request.csvBOM)
+                let written = try writeDataset(store, into: bundle, csvBOM: csvBOM)
                 files.append(contentsOf: written.files)
                 paths = written.files.map { .string($0.path) }
                 for (entry, identifier, round) in store.matches {
@@ -202,22 +237,24 @@ public struct Exporter: Sendable {
                 ("count", .number(String(store.count))), ("files", .array(paths)),
             ] + (store.excluded.map { [("excluded", Value.string($0))] } ?? []))))
         }
-        let dataFiles = files.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
-        let fingerprint = SHA256.hash(data: Data((["kind:\(request.kind.rawValue)"] + dataFiles.map { "\($0.path)\u{0}\($0.sha256)" })
-            .joined(separator: "\n").utf8)).map { String(format: "%02x", $0) }.joined()
-        let informationBuilder = InformationBuilder(map: map, t: texts, kind: request.kind)
-        let information = informationBuilder.build(stores: stores)
-        files.append(try writeJSON(information, to: "information.json", in: bundle, records: nil))
-        let page = try IndexPageBuilder(map: map, t: texts).render(
-            information: information, stores: stores, files: files.map { ($0.path, $0.bytes) }, request: request,
-            summary: informationBuilder.summary(stores))
-        let index = try OutputFile(url: bundle.appendingPathComponent("index.html"))
-        try index.write(page)
-        try index.close()
-        files.append(try describe("index.html", in: bundle, records: nil))
+        try matches.close()
+        return (files, datasetEntries, matchCount > 0 ? matchesURL : nil)
+    }
 
-        let hasData = stores.contains { $0.count > 0 }
-        let manifest = Value.object(Fields([
+    /// SHA-256 over the kind and the data files' paths and hashes: what the person's data is, with no
+    /// time or id in it, so that two bundles of unchanged data have the same fingerprint.
+    static func fingerprint(kind: RequestKind, files: [BundleFile]) -> String {
+        let lines = ["kind:\(kind.rawValue)"] + files.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+            .map { "\($0.path)\u{0}\($0.sha256)" }
+        return SHA256.hash(data: Data(lines.joined(separator: "\n").utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The manifest without its `matches` list (`writeManifest` streams that in).
+    func manifestHead(request: ExportRequest, given: [Identifier], stores: [DatasetStore], resolution: Resolution,
+                      datasets: [Value], files: [BundleFile], fingerprint: String) -> Value {
+        var found: [Identifier: Int] = [:]
+        for store in stores { for match in store.matches { found[match.identifier, default: 0] += 1 } }
+        return .object(Fields([
             ("schema_version", .number(String(bundleSchemaVersion))),
             ("tool", .object(Fields([("name", .string(Self.toolName)), ("version", .string(Self.toolVersion))]))),
             ("request_id", .string(request.requestID)),
@@ -228,18 +265,17 @@ public struct Exporter: Sendable {
             ("fingerprint", .string(fingerprint)),
             ("note", .string(request.isDelivery ? "A copy delivered under the request named above."
                                                 : "An ad-hoc export made with 'dossier export', outside the ledger: not a delivery.")),
-            ("has_data", .bool(hasData)),
+            ("has_data", .bool(stores.contains { $0.count > 0 })),
             ("identifiers", .object(Fields([
                 ("given", .array(given.map { .object(Fields([("kind", .string($0.kind.name)), ("value", .string($0.value))])) })),
+                // Identifiers that found at least one record: with the round that revealed them (0: given)
+                // and the dataset whose record revealed them.
                 ("matched", .array(resolution.identifiers.compactMap { item in
-                    // Identifiers that found at least one record: with the round that revealed them
-                    // (0: given) and the dataset whose record revealed them.
-                    let found = stores.reduce(0) { n, store in n + store.matches.filter { $0.identifier == item.identifier }.count }
-                    guard found > 0 else { return nil }
+                    guard let records = found[item.identifier] else { return nil }
                     var f = Fields([("kind", .string(item.identifier.kind.name)), ("value", .string(item.identifier.value)),
                                     ("round", .number(String(item.round)))])
                     if let from = item.from { f.append("from", .string(from)) }
-                    f.append("records", .number(String(found)))
+                    f.append("records", .number(String(records)))
                     return .object(f)
                 })),
             ]))),
@@ -247,47 +283,31 @@ public struct Exporter: Sendable {
                 ("rounds", .number(String(resolution.rounds))), ("max_rounds", .number(String(map.maxRounds))),
                 ("capped", .bool(resolution.capped)),
             ]))),
-            ("datasets", .array(datasetEntries)),
+            ("datasets", .array(datasets)),
             ("files", .array(files.map(\.manifestEntry))),
         ]))
-        try matches.close()
-        let manifestFile = try writeManifest(manifest, matches: matchCount > 0 ? matchesURL : nil, in: bundle)
+    }
 
-        let counts = stores.map { (dataset: "\($0.source.id)/\($0.dataset.id)", count: $0.count) }
-        guard request.pack else {
-            return ExportResult(parts: [], archiveSHA256: nil, archiveSize: nil, fingerprint: fingerprint, requestID: request.requestID,
-                                counts: counts, rounds: resolution.rounds, capped: resolution.capped)
-        }
-
-        // Checksums: every file of the bundle but the checksum file itself, as `sha256sum -c` reads them.
-        let sums = try OutputFile(url: bundle.appendingPathComponent("SHA256SUMS"))
-        for file in ([manifestFile] + files).sorted(by: { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }) {
-            try sums.write("\(file.sha256)  \(file.path)\n")
-        }
-        try sums.close()
-        let sumsFile = try describe("SHA256SUMS", in: bundle, records: nil)
-
-        // Pack: the top-level files first (manifest, information, index, checksums), then the data by path.
+    /// Packs the files, the top-level ones first (manifest, information, index, checksums), then the data
+    /// by path, into one archive or into parts; returns every archive written, in order.
+    func pack(_ all: [BundleFile], from bundle: URL, request: ExportRequest) throws(DossierError) -> [URL] {
         let topOrder = ["manifest.json", "information.json", "index.html", "SHA256SUMS"]
-        let all = [manifestFile, sumsFile] + files
         let ordered = topOrder.compactMap { name in all.first { $0.path == name } }
             + all.filter { !topOrder.contains($0.path) }.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
         let groups = Self.split(ordered, size: request.splitSize)
+        let ext = request.format.fileExtension
         let base = request.archiveName.map { name in
-            name.hasSuffix("." + request.format.fileExtension) ? String(name.dropLast(request.format.fileExtension.count + 1)) : name
+            name.hasSuffix("." + ext) ? String(name.dropLast(ext.count + 1)) : name
         } ?? "dossier-\(request.requestID)"
         var parts: [URL] = []
         for (index, group) in groups.enumerated() {
-            let name = groups.count == 1 ? "\(base).\(request.format.fileExtension)" : "\(base).part\(index + 1).\(request.format.fileExtension)"
-            let writer = try ArchiveWriter(destination: out.appendingPathComponent(name), format: request.format,
+            let name = groups.count == 1 ? "\(base).\(ext)" : "\(base).part\(index + 1).\(ext)"
+            let writer = try ArchiveWriter(destination: request.outputDirectory.appendingPathComponent(name), format: request.format,
                                            entryDate: request.asOf, passphrase: request.passphrase)
             for file in group { try writer.add(file: bundle.appendingPathComponent(file.path), as: file.path) }
             parts.append(try writer.finish())
         }
-        let described = try describe(parts[0].lastPathComponent, in: out, records: nil)
-        log.info("archive written", metadata: ["format": "\(request.format.rawValue)", "files": "\(all.count)", "parts": "\(parts.count)"])
-        return ExportResult(parts: parts, archiveSHA256: described.sha256, archiveSize: described.bytes, fingerprint: fingerprint,
-                            requestID: request.requestID, counts: counts, rounds: resolution.rounds, capped: resolution.capped)
+        return parts
     }
 
     /// Groups files into parts of at most `size` bytes of file content, in order; a file larger than
@@ -430,8 +450,12 @@ public struct Exporter: Sendable {
     }
 
     func writeJSON(_ value: Value, to path: String, in bundle: URL, records: Int?) throws(DossierError) -> BundleFile {
+        try writeText(value.prettyJSONText(), to: path, in: bundle, records: records)
+    }
+
+    func writeText(_ text: String, to path: String, in bundle: URL, records: Int? = nil) throws(DossierError) -> BundleFile {
         let file = try OutputFile(url: bundle.appendingPathComponent(path))
-        try file.write(value.prettyJSONText())
+        try file.write(text)
         try file.close()
         return try describe(path, in: bundle, records: records)
     }
