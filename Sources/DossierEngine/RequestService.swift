@@ -119,13 +119,16 @@ public final class RequestService {
     // MARK: State changes
 
     func change(_ id: String, to status: RequestStatus, note: String?, fields: [String: String?] = [:],
-                audit: [(String, String)] = [], check: (RequestRecord) throws(DossierError) -> Void = { _ throws(DossierError) in }) throws(DossierError) {
+                audit: [(String, String)] = []) throws(DossierError) {
         let r = try request(id)
-        guard r.status.canMove(to: status) else {
-            throw DossierError(.refused, "request \(id) is \(r.status.rawValue); it cannot become \(status.rawValue)\(r.status.isOpen ? "" : " (\(r.status.rawValue) is final)")")
-        }
-        try check(r)
+        try Self.checkTransition(r, to: status)
         try ledger.apply(RequestChange(to: status, note: note, fields: fields, audit: audit), to: id, expecting: [r.status], at: now())
+    }
+
+    static func checkTransition(_ r: RequestRecord, to status: RequestStatus) throws(DossierError) {
+        guard r.status.canMove(to: status) else {
+            throw DossierError(.refused, "request \(r.id) is \(r.status.rawValue); it cannot become \(status.rawValue)\(r.status.isOpen ? "" : " (\(r.status.rawValue) is final)")")
+        }
     }
 
     /// Art. 12(6): records how the requester's identity was checked and by whom.
@@ -148,6 +151,7 @@ public final class RequestService {
             throw DossierError(.usage, "an extension needs a reason (--reason), which the person must be told")
         }
         let r = try request(id)
+        if r.status != .extended { try Self.checkTransition(r, to: .extended) }
         guard today <= r.firstDeadline else {
             throw DossierError(.refused, "request \(id): the first month ended on \(r.firstDeadline); an extension must be decided and told within it (Art. 12(3))")
         }
@@ -156,11 +160,7 @@ public final class RequestService {
             throw DossierError(.refused, "request \(id) is already extended by \(r.extendedMonths) month(s); the law allows two further months at most")
         }
         let deadline = calendar.deadline(received: r.received, months: 1 + total)
-        let target: RequestStatus = .extended
-        guard r.status == .received || r.status == .verified || r.status == .extended else {
-            throw DossierError(.refused, "request \(id) is \(r.status.rawValue); it cannot be extended")
-        }
-        try ledger.apply(RequestChange(to: target, note: "extended by \(months) month(s): \(reason)",
+        try ledger.apply(RequestChange(to: .extended, note: "extended by \(months) month(s): \(reason)",
                                        fields: ["extended_months": String(total), "deadline": deadline.description,
                                                 "extension_reason": [r.extensionReason, reason].compactMap { $0 }.joined(separator: "; ")],
                                        audit: [("months", String(months)), ("deadline", deadline.description)]),

@@ -285,12 +285,12 @@ public final class SQLiteLedger: Ledger {
     public func deliveries(sharing identifiers: [Identifier], since: Date) throws(DossierError) -> [(requestID: String, delivery: Delivery)] {
         try read { db in
             var result: [(String, Delivery)] = []
+            guard !identifiers.isEmpty else { return [] }
+            let matchAny = Array(repeating: "(i.kind = ? AND i.value = ?)", count: identifiers.count).joined(separator: " OR ")
             let rows = try Row.fetchAll(db, sql: """
                 SELECT DISTINCT d.* FROM deliveries d JOIN request_identifiers i ON i.request_id = d.request_id
-                WHERE i.kind = ? AND i.value = ? ORDER BY d.at
-                """.replacingOccurrences(of: "WHERE i.kind = ? AND i.value = ?",
-                                         with: "WHERE " + Array(repeating: "(i.kind = ? AND i.value = ?)", count: max(identifiers.count, 1)).joined(separator: " OR ")),
-                arguments: StatementArguments(identifiers.flatMap { [$0.kind.name, $0.value] }))
+                WHERE \(matchAny) ORDER BY d.at
+                """, arguments: StatementArguments(identifiers.flatMap { [$0.kind.name, $0.value] }))
             for r in rows {
                 let d = Self.delivery(r)
                 if d.at >= since && !result.contains(where: { $0.0 == r["request_id"] && $0.1.copy == d.copy }) {
