@@ -112,6 +112,10 @@ public struct Exporter: Sendable {
 
     /// Opens every source and checks every dataset. Returns, per dataset, the fields the map does not describe.
     public func validateSources() throws(DossierError) -> [(dataset: String, undescribed: [String])] {
+        for language in map.controller.languages where !Translations.available.contains(language) {
+            throw DossierError(.dataMap, "the bundle's texts exist in \(Translations.available.joined(separator: " and ")), not in '\(language)': add Sources/DossierReport/Resources/translations/\(language).json or remove the language",
+                               at: SourceLocation(file: map.file, key: "controller.languages"))
+        }
         let context = CollectorContext(map: map, normalizer: normalizer)
         var notes: [(String, [String])] = []
         for source in map.sources {

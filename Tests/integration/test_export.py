@@ -653,3 +653,17 @@ def test_missing_map(dossier, tmp_path, out):
     proc = run(dossier, *export_args(tmp_path / "nope.yaml", out))
     assert proc.returncode in (EX_USAGE, EX_NOINPUT)
     assert_one_line_error(proc, proc.returncode, "nope.yaml")
+
+
+def test_a_language_without_texts_is_a_map_error(dossier, samples_map, tmp_path, out):
+    """The bundle's texts come from translation files: a map language without one is named by
+    validate, and an export in it stops before any source is read."""
+    text = Path(samples_map).read_text(encoding="utf-8").replace("languages: [pl, en]", "languages: [de, pl]")
+    assert "languages: [de, pl]" in text
+    config = tmp_path / "de-map.yaml"   # the check comes before any source is opened
+    config.write_text(text, encoding="utf-8")
+    proc = run(dossier, "validate", "--config", config)
+    assert_one_line_error(proc, EX_USAGE, "'de'", "controller.languages")
+    proc = run(dossier, *export_args(config, out))
+    assert_one_line_error(proc, EX_USAGE, "'de'")
+    assert_no_archive(out)
