@@ -109,7 +109,14 @@ def read_archive(path: Path) -> dict[str, bytes]:
                     assert info.filename not in entries, f"duplicate entry {info.filename}"
                     entries[info.filename] = z.read(info)
     else:
-        with tarfile.open(path, "r:gz") as t:
+        # Python's tarfile cannot read zstd: a tar.zst is first turned into a plain tar by bsdtar.
+        if path.name.endswith(".tar.zst"):
+            proc = subprocess.run(["bsdtar", "-cf", "-", "--format", "pax", f"@{path}"], capture_output=True)
+            assert proc.returncode == 0, f"bsdtar cannot read {path.name}: {proc.stderr.decode(errors='replace')}"
+            opened = tarfile.open(fileobj=io.BytesIO(proc.stdout), mode="r:")
+        else:
+            opened = tarfile.open(path, "r:gz")
+        with opened as t:
             for member in t.getmembers():
                 if member.isfile():
                     assert member.name not in entries, f"duplicate entry {member.name}"
