@@ -67,7 +67,7 @@ public final class ArchiveWriter {
                                at: SourceLocation(file: destination.path))
         }
         guard archive_write_open_fd(a, fd) == ARCHIVE_OK else {
-            close(fd)
+            _ = closeDescriptor(fd)
             archive_write_free(a)
             throw DossierError(.outputUnavailable, "cannot open the archive for writing", at: SourceLocation(file: destination.path))
         }
@@ -79,7 +79,7 @@ public final class ArchiveWriter {
     deinit {
         if !finished {
             archive_write_free(archive)
-            if fd >= 0 { close(fd) }
+            if fd >= 0 { _ = closeDescriptor(fd) }
             unlink(temporary.path)
         }
     }
@@ -127,19 +127,40 @@ public final class ArchiveWriter {
 
     /// Closes the archive, flushes it to disk and renames it to its final name. Returns that path.
     public func finish() throws(DossierError) -> URL {
+        let finished = try close()
+        try finished.publish()
+        return finished.destination
+    }
+
+    /// Closes the archive and flushes it to disk under its temporary name; `publish()` renames it.
+    /// For a caller that must make the rename part of another commit (a delivery row).
+    public func close() throws(DossierError) -> FinishedArchive {
         guard archive_write_close(archive) == ARCHIVE_OK else { throw writeError("cannot close the archive") }
         archive_write_free(archive)
         finished = true
         defer { fd = -1 }
-        guard fsync(fd) == 0, close(fd) == 0 else {
+        guard fsync(fd) == 0, closeDescriptor(fd) == 0 else {
             unlink(temporary.path)
             throw DossierError(.outputWrite, "cannot flush the archive to disk", at: SourceLocation(file: destination.path))
         }
-        guard rename(temporary.path, destination.path) == 0 else {
-            unlink(temporary.path)
-            throw DossierError(.outputWrite, "cannot rename the finished archive (\(String(cString: strerror(errno))))",
-                               at: SourceLocation(file: destination.path))
-        }
-        return destination
+        return FinishedArchive(temporary: temporary, destination: destination)
     }
 }
+
+/// A complete archive still under its temporary name.
+public struct FinishedArchive: Sendable {
+    public let temporary: URL
+    public let destination: URL
+
+    /// Renames the archive to its final name (atomic within the folder).
+    public func publish() throws(DossierError) {
+        guard rename(temporary.path, destination.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary.path)
+            throw DossierError(.outputWrite, "cannot rename the finished archive (\(reason))", at: SourceLocation(file: destination.path))
+        }
+    }
+}
+
+/// `close(2)`, out of reach of `ArchiveWriter.close()`'s name.
+private func closeDescriptor(_ fd: Int32) -> Int32 { close(fd) }

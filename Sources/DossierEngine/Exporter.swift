@@ -36,6 +36,9 @@ public struct ExportRequest: Sendable {
     public var splitSize: Int?
     /// Starts every CSV with a UTF-8 byte order mark, for spreadsheet programs that need one.
     public var csvBOM = false
+    /// False to leave the finished archives under their temporary names (`ExportResult.unpublished`),
+    /// for a caller that renames them as part of its own commit.
+    public var publish = true
 
     public init(identifiers: [(kind: IdentifierKind, text: String)], format: ArchiveFormat = .zip,
                 outputDirectory: URL, requestID: String, asOf: Date, language: String? = nil, isDelivery: Bool = false,
@@ -58,6 +61,8 @@ public struct ExportResult: Sendable {
     public var archive: URL? { parts.first }
     /// Every archive written, in order: one, or the parts of a split bundle.
     public let parts: [URL]
+    /// The archives still under their temporary names when the request asked not to publish them.
+    public var unpublished: [FinishedArchive] = []
     public let archiveSHA256: String?
     public let archiveSize: Int?
     /// SHA-256 over the data files' paths and hashes: what the person's data is, without times or ids.
@@ -181,11 +186,15 @@ public struct Exporter: Sendable {
             .map { "\($0.sha256)  \($0.path)\n" }.joined()
         let sumsFile = try writeText(sums, to: "SHA256SUMS", in: bundle)
 
-        let parts = try pack([manifestFile, sumsFile] + files, from: bundle, request: request)
-        let described = try describe(parts[0].lastPathComponent, in: out, records: nil)
-        log.info("archive written", metadata: ["format": "\(request.format.rawValue)", "parts": "\(parts.count)"])
-        return ExportResult(parts: parts, archiveSHA256: described.sha256, archiveSize: described.bytes, fingerprint: fingerprint,
-                            requestID: request.requestID, counts: counts, rounds: resolution.rounds, capped: resolution.capped)
+        let archives = try pack([manifestFile, sumsFile] + files, from: bundle, request: request)
+        let first = request.publish ? archives[0].destination : archives[0].temporary
+        let described = try describe(first.lastPathComponent, in: out, records: nil)
+        log.info("archive written", metadata: ["format": "\(request.format.rawValue)", "parts": "\(archives.count)"])
+        var result = ExportResult(parts: archives.map(\.destination), archiveSHA256: described.sha256, archiveSize: described.bytes,
+                                  fingerprint: fingerprint, requestID: request.requestID, counts: counts,
+                                  rounds: resolution.rounds, capped: resolution.capped)
+        if !request.publish { result.unpublished = archives }
+        return result
     }
 
     /// Opens every source and runs the rounds of identity resolution into one store per dataset.
@@ -294,7 +303,7 @@ public struct Exporter: Sendable {
 
     /// Packs the files, the top-level ones first (manifest, information, index, checksums), then the data
     /// by path, into one archive or into parts; returns every archive written, in order.
-    func pack(_ all: [BundleFile], from bundle: URL, request: ExportRequest) throws(DossierError) -> [URL] {
+    func pack(_ all: [BundleFile], from bundle: URL, request: ExportRequest) throws(DossierError) -> [FinishedArchive] {
         let topOrder = ["manifest.json", "information.json", "index.html", "SHA256SUMS"]
         let ordered = topOrder.compactMap { name in all.first { $0.path == name } }
             + all.filter { !topOrder.contains($0.path) }.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
@@ -303,13 +312,15 @@ public struct Exporter: Sendable {
         let base = request.archiveName.map { name in
             name.hasSuffix("." + ext) ? String(name.dropLast(ext.count + 1)) : name
         } ?? "dossier-\(request.requestID)"
-        var parts: [URL] = []
+        var parts: [FinishedArchive] = []
         for (index, group) in groups.enumerated() {
             let name = groups.count == 1 ? "\(base).\(ext)" : "\(base).part\(index + 1).\(ext)"
             let writer = try ArchiveWriter(destination: request.outputDirectory.appendingPathComponent(name), format: request.format,
                                            entryDate: request.asOf, passphrase: request.passphrase)
             for file in group { try writer.add(file: bundle.appendingPathComponent(file.path), as: file.path) }
-            parts.append(try writer.finish())
+            let finished = try writer.close()
+            if request.publish { try finished.publish() }
+            parts.append(finished)
         }
         return parts
     }

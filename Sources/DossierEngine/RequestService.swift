@@ -259,16 +259,22 @@ public final class RequestService {
             export.archiveName = name
             export.passphrase = packing.passphrase
             export.csvBOM = packing.csvBOM
+            export.publish = false
             let result = try Exporter(map: map, logger: logger).export(export)
-            guard let archive = result.archive, let sha = result.archiveSHA256, let size = result.archiveSize else {
+            guard let archive = result.archive, let finished = result.unpublished.first,
+                  let sha = result.archiveSHA256, let size = result.archiveSize else {
                 throw DossierError(.internal, "the export wrote no archive")
             }
             let delivery = Delivery(copy: copy, at: now(), fee: Self.amount(fee), currency: currency, sha256: sha, size: size,
                                     format: format.rawValue, path: archive.path, fingerprint: result.fingerprint)
+            // The archive is renamed into place inside the transaction that records it, just before the
+            // commit: a crash leaves both or neither, but for the instant of the commit itself.
             do {
-                try ledger.recordDelivery(delivery, for: claim, note: "copy \(copy) delivered (fee \(Self.amount(fee)) \(currency))")
+                try ledger.recordDelivery(delivery, for: claim, note: "copy \(copy) delivered (fee \(Self.amount(fee)) \(currency))",
+                                          beforeCommit: { () throws(DossierError) in try finished.publish() })
             } catch {
-                unlink(archive.path)
+                unlink(finished.temporary.path)
+                if (try? request(r.id).deliveries.contains { $0.copy == copy }) != true { unlink(archive.path) }
                 throw error
             }
             return delivery

@@ -25,8 +25,10 @@ public protocol Ledger: AnyObject {
     func claim(_ id: String, at: Date) throws(DossierError) -> Claim
     func release(_ claim: Claim) throws(DossierError)
     /// Records a delivery as copy `delivery.copy` (unique per request), moves the request to
-    /// fulfilled, writes history and audit, and releases the claim, all in one transaction.
-    func recordDelivery(_ delivery: Delivery, for claim: Claim, note: String?) throws(DossierError)
+    /// fulfilled, writes history and audit, and releases the claim, all in one transaction;
+    /// `beforeCommit` runs last inside it (the archive's rename), and its failure rolls all back.
+    func recordDelivery(_ delivery: Delivery, for claim: Claim, note: String?,
+                        beforeCommit: () throws(DossierError) -> Void) throws(DossierError)
     /// Deliveries of other requests that share one of `identifiers`, delivered on or after `since`.
     func deliveries(sharing identifiers: [Identifier], since: Date) throws(DossierError) -> [(requestID: String, delivery: Delivery)]
     /// The audit trail in order, as JSON objects.

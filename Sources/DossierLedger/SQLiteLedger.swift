@@ -213,7 +213,8 @@ public final class SQLiteLedger: Ledger {
         }
     }
 
-    public func recordDelivery(_ d: Delivery, for claim: Claim, note: String?) throws(DossierError) {
+    public func recordDelivery(_ d: Delivery, for claim: Claim, note: String?,
+                               beforeCommit: () throws(DossierError) -> Void) throws(DossierError) {
         try write("record the delivery") { db in
             guard try String.fetchOne(db, sql: "SELECT token FROM claims WHERE request_id = ?", arguments: [claim.requestID]) == claim.token else {
                 throw DossierError(.busy, "request \(claim.requestID) was taken over by another process; this copy is not recorded")
@@ -233,6 +234,7 @@ public final class SQLiteLedger: Ledger {
                 ("size", String(d.size)), ("format", d.format), ("fingerprint", d.fingerprint),
             ])
             try db.execute(sql: "DELETE FROM claims WHERE request_id = ?", arguments: [claim.requestID])
+            try beforeCommit()
         }
     }
 

@@ -38,12 +38,33 @@ import Testing
         let busy = try #require(throws: DossierError.self) { _ = try ledger.claim(r.id, at: Date()) }
         #expect(busy.exitCode == 75)
         let d = Delivery(copy: 1, at: Date(), fee: "0.00", currency: "PLN", sha256: "ab", size: 10, format: "zip", path: "/x", fingerprint: "f")
-        try ledger.recordDelivery(d, for: claim, note: nil)
+        try ledger.recordDelivery(d, for: claim, note: nil, beforeCommit: {})
         #expect(try ledger.request(r.id)?.status == .fulfilled)
         // The claim is gone with the delivery; a second delivery of copy 1 is impossible.
         let again = try ledger.claim(r.id, at: Date())
-        #expect(throws: DossierError.self) { try ledger.recordDelivery(d, for: again, note: nil) }
+        #expect(throws: DossierError.self) { try ledger.recordDelivery(d, for: again, note: nil, beforeCommit: {}) }
         let found = try ledger.deliveries(sharing: [Identifier(kind: .email, value: "anna@example.pl")], since: Date(timeIntervalSince1970: 0))
         #expect(found.count == 1)
+    }
+}
+
+@Suite struct DeliveryCommitTests {
+    @Test func aFailingRenameRollsTheDeliveryBack() throws {
+        let dir = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ledger = try SQLiteLedger(path: dir.appendingPathComponent("l.sqlite").path)
+        let r = try ledger.createRequest(NewRequest(kind: .access, received: Day("2026-01-31")!, firstDeadline: Day("2026-03-02")!,
+                                                    channel: "email", language: "pl", identifiers: [], flags: [], evidence: []), at: Date())
+        let claim = try ledger.claim(r.id, at: Date())
+        let d = Delivery(copy: 1, at: Date(), fee: "0.00", currency: "PLN", sha256: "ab", size: 10, format: "zip", path: "/x", fingerprint: "f")
+        #expect(throws: DossierError.self) {
+            try ledger.recordDelivery(d, for: claim, note: nil, beforeCommit: { () throws(DossierError) in
+                throw DossierError(.outputWrite, "rename failed")
+            })
+        }
+        let after = try #require(try ledger.request(r.id))
+        #expect(after.deliveries.isEmpty)
+        #expect(after.status == .received)
+        #expect(try ledger.verifyAudit().rows == 1)
     }
 }
