@@ -89,7 +89,7 @@ final class DatasetStore {
         seen[identity] = index
         matches.append((index, identifier, round))
         for name in CSVDatasetWriter.columns(of: stored) where columnSet.insert(name).inserted { columns.append(name) }
-        for name in record.names where dataset.field(name) == nil && !dataset.fields.contains(where: { $0.path.components.first == name }) {
+        for name in record.names where !dataset.describes(fieldNamed: name) {
             undescribedFields.insert(name)
         }
     }

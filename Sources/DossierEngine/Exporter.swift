@@ -128,7 +128,7 @@ public struct Exporter: Sendable {
             for dataset in source.datasets {
                 let names = try collector.check(dataset)
                 let undescribed = names.filter { name in
-                    dataset.field(name) == nil && !dataset.fields.contains { $0.path.components.first == name }
+                    !dataset.describes(fieldNamed: name)
                 }
                 notes.append(("\(source.id)/\(dataset.id)", undescribed))
             }
@@ -272,7 +272,7 @@ public struct Exporter: Sendable {
             ("tool", .object(Fields([("name", .string(Self.toolName)), ("version", .string(Self.toolVersion))]))),
             ("request_id", .string(request.requestID)),
             ("kind", .string(request.kind.rawValue)),
-            ("generated_at", .string(Self.timestamp(request.asOf))),
+            ("generated_at", .string(request.asOf.utcTimestamp)),
             ("delivery", .bool(request.isDelivery)),
             ("copy", request.copy.map { .number(String($0)) } ?? .null),
             ("fingerprint", .string(fingerprint)),
@@ -343,12 +343,6 @@ public struct Exporter: Sendable {
         return groups
     }
 
-    static func timestamp(_ date: Date) -> String {
-        var f = Date.ISO8601FormatStyle()
-        f.timeZone = TimeZone(identifier: "UTC")!
-        return date.formatted(f)
-    }
-
     // MARK: Resolution
 
     struct Resolution {
@@ -380,11 +374,7 @@ public struct Exporter: Sendable {
                         for y in dataset.yields {
                             for path in y.paths {
                                 guard let value = record.value(at: path) else { continue }
-                                let texts: [String] = {
-                                    if case .array(let items) = value { return items.compactMap(\.scalarText) }
-                                    return value.scalarText.map { [$0] } ?? []
-                                }()
-                                for text in texts {
+                                for text in value.scalarTexts {
                                     guard let n = normalizer.normalize(text, as: y.kind) else { continue }
                                     let id = Identifier(kind: y.kind, value: n)
                                     if known.insert(id).inserted {

@@ -10,9 +10,7 @@ struct IndexPageBuilder {
     /// Rows shown per dataset; the rest is in the CSV, JSON and XML files.
     static let rowsShown = 50
 
-    func text(_ tr: Translatable?) -> String? {
-        tr.map { $0.text(in: t.language, fallbacks: map.controller.languages + ["en"]) }
-    }
+    func text(_ tr: Translatable?) -> String? { map.text(tr, in: t.language) }
 
     func title(_ source: Source) -> String { text(source.title) ?? source.id }
 
@@ -54,7 +52,7 @@ struct IndexPageBuilder {
 
         var context: [String: Any] = [
             "lang": t.language, "t": t.nested, "request_id": request.requestID,
-            "generated_at": Exporter.timestamp(request.asOf), "is_portability": request.kind == .portability,
+            "generated_at": request.asOf.utcTimestamp, "is_portability": request.kind == .portability,
             "has_data": stores.contains { $0.count > 0 }, "summary": summary,
             "withheld_third_party": stores.contains { $0.withheldThirdParty },
         ]

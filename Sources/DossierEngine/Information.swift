@@ -10,11 +10,8 @@ struct InformationBuilder {
     var kind: RequestKind = .access
     var language: String { t.language }
 
-    var fallbacks: [String] { map.controller.languages + ["en"] }
-
     func text(_ t: Translatable?) -> Value {
-        guard let t else { return .null }
-        return .string(t.text(in: language, fallbacks: fallbacks))
+        map.text(t, in: language).map { .string($0) } ?? .null
     }
 
     func build(stores: [DatasetStore]) -> Value {

@@ -84,7 +84,7 @@ public final class RequestService {
         // Art. 12(5): a copy delivered within the window, for the same subject, with unchanged data.
         var flags: [String] = [], evidence: [Value] = [], notes: [String] = []
         let since = map.ledger.repeatWindow.before(received)
-        let earlier = try ledger.deliveries(sharing: identifiers, since: Self.startOfDay(since))
+        let earlier = try ledger.deliveries(sharing: identifiers, since: since.start)
         if !earlier.isEmpty {
             let current = try fingerprint(identifiers: identifiers, kind: kind, exporter: exporter)
             // The latest unchanged copy of each earlier request is the evidence.
@@ -94,10 +94,10 @@ public final class RequestService {
                 if !flags.contains("possibly_excessive") { flags.append("possibly_excessive") }
                 evidence.append(.object(Fields([
                     ("flag", .string("possibly_excessive")), ("request", .string(requestID)), ("copy", .number(String(delivery.copy))),
-                    ("delivered_at", .string(Self.timestamp(delivery.at))), ("fingerprint_then", .string(delivery.fingerprint)),
+                    ("delivered_at", .string(delivery.at.utcTimestamp)), ("fingerprint_then", .string(delivery.fingerprint)),
                     ("fingerprint_now", .string(current)), ("window", .string(map.ledger.repeatWindow.description)),
                 ])))
-                notes.append("possibly excessive (Art. 12(5)): request \(requestID) received copy \(delivery.copy) on \(Self.timestamp(delivery.at)), and the data has not changed since (fingerprint \(current.prefix(16))…)")
+                notes.append("possibly excessive (Art. 12(5)): request \(requestID) received copy \(delivery.copy) on \(delivery.at.utcTimestamp), and the data has not changed since (fingerprint \(current.prefix(16))…)")
             }
         }
         let record = try ledger.createRequest(NewRequest(
@@ -140,7 +140,7 @@ public final class RequestService {
         if r.isVerified { throw DossierError(.refused, "request \(id) is already verified") }
         // An extended request stays extended in its deadline; its status records the verification.
         try change(id, to: .verified, note: "identity checked: \(method) (by \(by))",
-                   fields: ["verification_method": method, "verified_by": by, "verified_at": Self.timestamp(now())],
+                   fields: ["verification_method": method, "verified_by": by, "verified_at": now().utcTimestamp],
                    audit: [("on", today.description)])
     }
 
@@ -190,17 +190,20 @@ public final class RequestService {
         if let perMB = fees.perMegabyte, let previous = r.deliveries.last {
             fee += perMB * Decimal(previous.size) / Decimal(1_000_000)
         }
+        return (Self.cents(fee), fees.currency)
+    }
+
+    /// Rounded to the cent, halves up.
+    static func cents(_ d: Decimal) -> Decimal {
+        var value = d
         var rounded = Decimal()
-        NSDecimalRound(&rounded, &fee, 2, .plain)
-        return (rounded, fees.currency)
+        NSDecimalRound(&rounded, &value, 2, .plain)
+        return rounded
     }
 
     /// `12.5` → `"12.50"`.
     public static func amount(_ d: Decimal) -> String {
-        var value = d
-        var rounded = Decimal()
-        NSDecimalRound(&rounded, &value, 2, .plain)
-        let text = NSDecimalNumber(decimal: rounded).stringValue
+        let text = NSDecimalNumber(decimal: cents(d)).stringValue
         guard let dot = text.firstIndex(of: ".") else { return text + ".00" }
         let decimals = text.distance(from: dot, to: text.endIndex) - 1
         return decimals >= 2 ? text : text + String(repeating: "0", count: 2 - decimals)
@@ -222,13 +225,13 @@ public final class RequestService {
         guard !r.deliveries.isEmpty else {
             throw DossierError(.refused, "request \(id) has no first copy yet; the first copy is 'dossier request fulfil' (free of charge)")
         }
-        try checkDeliverable(r, further: true)
+        try checkDeliverable(r)
         let q = quote(r)
         guard acceptFee else { return (q, nil) }
         return (q, try deliver(r, packing: packing, fee: q.fee, currency: q.currency))
     }
 
-    func checkDeliverable(_ r: RequestRecord, further: Bool = false) throws(DossierError) {
+    func checkDeliverable(_ r: RequestRecord) throws(DossierError) {
         switch r.status {
         case .refused, .withdrawn:
             throw DossierError(.refused, "request \(r.id) is \(r.status.rawValue); no data leaves for it")
@@ -309,19 +312,10 @@ public final class RequestService {
         try ledger.requests(statuses: statuses).filter { r in
             switch due {
             case nil: return true
-            case .overdue?: return r.status.isOpen && r.status != .fulfilled && r.deadline < today
+            case .overdue?: return r.status.isOpen && r.deadline < today
             case .within(let days)?: return r.status.isOpen && r.deadline >= today && r.deadline <= today.adding(days: days)
             }
         }
     }
 
-    static func timestamp(_ date: Date) -> String {
-        var f = Date.ISO8601FormatStyle()
-        f.timeZone = TimeZone(identifier: "UTC")!
-        return date.formatted(f)
-    }
-
-    static func startOfDay(_ day: Day) -> Date {
-        Date(timeIntervalSince1970: TimeInterval(day.ordinal) * 86_400)
-    }
 }

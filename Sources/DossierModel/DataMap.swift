@@ -54,6 +54,11 @@ public struct DataMap: Sendable {
     }
 
     public func purpose(_ id: String) -> Purpose? { purposes.first { $0.id == id } }
+
+    /// A translatable text of the map in `language`, else in the map's languages, else English.
+    public func text(_ t: Translatable?, in language: String) -> String? {
+        t?.text(in: language, fallbacks: controller.languages + ["en"])
+    }
     public func category(_ id: String) -> Category? { categories.first { $0.id == id } }
     public func recipient(_ id: String) -> Recipient? { recipients.first { $0.id == id } }
 }
@@ -240,6 +245,11 @@ public struct Dataset: Sendable {
 
     /// The description of the field at `path`, if the map gives one.
     public func field(_ path: String) -> FieldSpec? { fields.first { $0.path.description == path } }
+
+    /// True when `fields` describes the top-level field `name`, itself or a field nested in it.
+    public func describes(fieldNamed name: String) -> Bool {
+        field(name) != nil || fields.contains { $0.path.components.first == name }
+    }
 
     /// Paths of fields whose values are withheld as data about other people.
     public var thirdPartyPaths: [FieldPath] { fields.filter(\.thirdParty).map(\.path) }

@@ -1,3 +1,14 @@
+import Foundation
+
+extension Date {
+    /// ISO 8601 in UTC, to the second (`2026-01-31T09:00:00Z`): how the bundle and the ledger show times.
+    public var utcTimestamp: String {
+        var style = Date.ISO8601FormatStyle()
+        style.timeZone = TimeZone(identifier: "UTC")!
+        return formatted(style)
+    }
+}
+
 /// A calendar date without a time or zone (`2026-01-31`), as the law counts periods.
 ///
 /// ```swift
@@ -67,6 +78,12 @@ public struct Day: Sendable, Hashable, Comparable, CustomStringConvertible {
     }
 
     public func adding(days n: Int) -> Day { Day(ordinal: ordinal + n) }
+
+    /// The day `date` falls on in UTC.
+    public init(utc date: Date) { self.init(ordinal: Int((date.timeIntervalSince1970 / 86_400).rounded(.down))) }
+
+    /// Midnight UTC at the start of the day.
+    public var start: Date { Date(timeIntervalSince1970: TimeInterval(ordinal) * 86_400) }
 
     /// The same day-of-month `n` months later (or earlier), or that month's last day when it has no such day.
     public func adding(months n: Int) -> Day {

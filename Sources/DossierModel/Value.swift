@@ -40,6 +40,12 @@ public enum Value: Sendable, Hashable {
         }
     }
 
+    /// The texts by which a field is compared as an identifier: its own, or each element's of a list.
+    public var scalarTexts: [String] {
+        if case .array(let items) = self { return items.compactMap(\.scalarText) }
+        return scalarText.map { [$0] } ?? []
+    }
+
     /// True when the value is `null`.
     public var isNull: Bool { if case .null = self { return true } else { return false } }
 }

@@ -24,7 +24,7 @@ struct LedgerOptions: ParsableArguments {
     }
 
     static func todayUTC() -> Day {
-        Day(ordinal: Int((Date().timeIntervalSince1970 / 86_400).rounded(.down)))
+        Day(utc: Date())
     }
 
     func service() throws(DossierError) -> RequestService {
@@ -33,8 +33,7 @@ struct LedgerOptions: ParsableArguments {
         // at the current time of day, so that a scripted run keeps its dates consistent.
         let shift: TimeInterval
         if today != nil {
-            let now = Date().timeIntervalSince1970
-            shift = TimeInterval(try day().ordinal) * 86_400 - (now - now.truncatingRemainder(dividingBy: 86_400))
+            shift = try day().start.timeIntervalSince(Day(utc: Date()).start)
         } else {
             shift = 0
         }

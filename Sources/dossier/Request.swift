@@ -108,9 +108,7 @@ struct RequestFulfil: ParsableCommand {
     @OptionGroup var archive: ArchiveOptions
 
     func run() throws {
-        let d = try options.service().fulfil(id, packing: try Packing(archive), today: try options.day())
-        print("copy \(d.copy) delivered, fee \(d.fee) \(d.currency), sha256 \(d.sha256)")
-        print(d.path)
+        printDelivery(try options.service().fulfil(id, packing: try Packing(archive), today: try options.day()))
     }
 }
 
@@ -134,8 +132,7 @@ struct RequestCopy: ParsableCommand {
             print("When the person accepts it, run: dossier request copy \(id) --accept-fee")
             return
         }
-        print("copy \(delivery.copy) delivered, fee \(delivery.fee) \(delivery.currency), sha256 \(delivery.sha256)")
-        print(delivery.path)
+        printDelivery(delivery)
     }
 }
 

@@ -15,28 +15,28 @@ func requestJSON(_ r: RequestRecord, history: Bool) -> Value {
         ("channel", .string(r.channel)), ("language", .string(r.language)),
         ("identifiers", .array(r.identifiers.map { .object(Fields([("kind", .string($0.kind.name)), ("value", .string($0.value))])) })),
         ("verification", r.verifiedAt.map { at in .object(Fields([
-            ("method", text(r.verificationMethod)), ("by", text(r.verifiedBy)), ("at", .string(timestamp(at))),
+            ("method", text(r.verificationMethod)), ("by", text(r.verifiedBy)), ("at", .string(at.utcTimestamp)),
         ])) } ?? .null),
         ("flags", .array(r.flags.map { .string($0) })), ("evidence", .array(r.evidence)),
         ("refusal_reason", text(r.refusalReason)), ("withdrawal_reason", text(r.withdrawalReason)),
         ("deliveries", .array(r.deliveries.map { d in .object(Fields([
             ("copy", .number(String(d.copy))), ("fee", .string(d.fee)), ("currency", .string(d.currency)),
             ("sha256", .string(d.sha256)), ("size", .number(String(d.size))), ("format", .string(d.format)),
-            ("path", .string(d.path)), ("at", .string(timestamp(d.at))), ("fingerprint", .string(d.fingerprint)),
+            ("path", .string(d.path)), ("at", .string(d.at.utcTimestamp)), ("fingerprint", .string(d.fingerprint)),
         ])) })),
     ])
     if history {
         f.append("history", .array(r.history.map { h in .object(Fields([
-            ("at", .string(timestamp(h.at))), ("from", text(h.from?.rawValue)), ("to", .string(h.to.rawValue)), ("note", text(h.note)),
+            ("at", .string(h.at.utcTimestamp)), ("from", text(h.from?.rawValue)), ("to", .string(h.to.rawValue)), ("note", text(h.note)),
         ])) }))
     }
     return .object(f)
 }
 
-func timestamp(_ date: Date) -> String {
-    var f = Date.ISO8601FormatStyle()
-    f.timeZone = TimeZone(identifier: "UTC")!
-    return date.formatted(f)
+/// The two lines `fulfil` and an accepted `copy` print: what was delivered, then the archive's path last.
+func printDelivery(_ d: Delivery) {
+    print("copy \(d.copy) delivered, fee \(d.fee) \(d.currency), sha256 \(d.sha256)")
+    print(d.path)
 }
 
 struct RequestShow: ParsableCommand {
@@ -52,15 +52,15 @@ struct RequestShow: ParsableCommand {
         print("\(r.id)  \(r.kind.rawValue)  \(r.status.rawValue)")
         print("received  \(r.received) via \(r.channel), answer in \(r.language)")
         print("deadline  \(r.deadline)\(r.extendedMonths > 0 ? " (extended by \(r.extendedMonths) month(s) from \(r.firstDeadline): \(r.extensionReason ?? ""))" : "")")
-        print("verified  \(r.verifiedAt.map { "\(timestamp($0)) by \(r.verifiedBy ?? "?"): \(r.verificationMethod ?? "")" } ?? "no")")
+        print("verified  \(r.verifiedAt.map { "\($0.utcTimestamp) by \(r.verifiedBy ?? "?"): \(r.verificationMethod ?? "")" } ?? "no")")
         if !r.flags.isEmpty { print("flags     \(r.flags.joined(separator: ", "))") }
         if let reason = r.refusalReason { print("refused   \(reason)") }
         print("subject   \(r.identifiers.count) identifier(s): \(r.identifiers.map(\.kind.name).joined(separator: ", "))")
         for d in r.deliveries {
-            print("copy \(d.copy)    \(timestamp(d.at))  fee \(d.fee) \(d.currency)  \(d.format)  \(d.size) bytes  sha256 \(d.sha256)")
+            print("copy \(d.copy)    \(d.at.utcTimestamp)  fee \(d.fee) \(d.currency)  \(d.format)  \(d.size) bytes  sha256 \(d.sha256)")
             print("          \(d.path)")
         }
-        for h in r.history { print("history   \(timestamp(h.at))  \(h.from?.rawValue ?? "-") → \(h.to.rawValue)  \(h.note ?? "")") }
+        for h in r.history { print("history   \(h.at.utcTimestamp)  \(h.from?.rawValue ?? "-") → \(h.to.rawValue)  \(h.note ?? "")") }
     }
 }
 

@@ -36,7 +36,7 @@ struct RecordMatcher {
         var result: [Identifier] = []
         for lookup in lookups {
             guard let values = wanted[lookup.kind], let value = record.value(at: lookup.path) else { continue }
-            for text in Self.texts(value) {
+            for text in value.scalarTexts {
                 if let n = normalizer.normalize(text, as: lookup.kind), values.contains(n) {
                     let id = Identifier(kind: lookup.kind, value: n)
                     if !result.contains(id) { result.append(id) }
@@ -89,9 +89,4 @@ struct RecordMatcher {
         return false
     }
 
-    /// The scalar texts of a value: itself, or each element of a list.
-    static func texts(_ value: Value) -> [String] {
-        if case .array(let items) = value { return items.compactMap(\.scalarText) }
-        return value.scalarText.map { [$0] } ?? []
-    }
 }
