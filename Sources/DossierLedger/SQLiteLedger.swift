@@ -246,9 +246,12 @@ public final class SQLiteLedger: Ledger {
 
     public func requests(statuses: Set<RequestStatus>?) throws(DossierError) -> [RequestRecord] {
         try read { db in
-            let ids = try String.fetchAll(db, sql: "SELECT id FROM requests ORDER BY year, seq")
+            let wanted = statuses.map { $0.map(\.rawValue).sorted() }
+            if wanted?.isEmpty == true { return [] }
+            let filter = wanted.map { "WHERE status IN (\(Array(repeating: "?", count: $0.count).joined(separator: ", ")))" } ?? ""
+            let ids = try String.fetchAll(db, sql: "SELECT id FROM requests \(filter) ORDER BY year, seq",
+                                          arguments: StatementArguments(wanted ?? []))
             return try ids.compactMap { try Self.load(db, id: $0, withHistory: false) }
-                .filter { statuses?.contains($0.status) ?? true }
         }
     }
 

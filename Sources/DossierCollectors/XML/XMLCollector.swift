@@ -31,7 +31,7 @@ public final class XMLCollector: FileCollector {
     func scan(_ dataset: Dataset, _ body: (Record) throws(DossierError) -> Void) throws(DossierError) {
         let file = context.file(of: dataset, in: source)
         let target = (dataset.record ?? "/").split(separator: "/").map(String.init)
-        let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NONET.rawValue)
+        let options = Int32(XML_PARSE_NONET.rawValue) // no XML_PARSE_NOENT, no XML_PARSE_DTDLOAD
         guard let reader = xmlReaderForFile(file.path, nil, options) else {
             throw .unreadable("the file cannot be opened as XML", file: file, source: source.id)
         }
