@@ -31,13 +31,13 @@ let package = Package(
 
         // The vocabulary: values, records, identifiers, the data map. No C library, no CLI.
         .target(name: "DossierModel"),
-        // Reads and validates the YAML data map.
+        // Reads and validates the YAML data map; source kinds read their own keys through it.
         .target(name: "DossierMap", dependencies: ["DossierModel", "Yams"]),
         // Identifier normalisation (e-mail, phone via libphonenumber).
         .target(name: "DossierIdentity", dependencies: ["DossierModel", "CPhoneNumber"]),
-        // One collector per source kind, behind one protocol.
+        // One folder per source kind: the map keys it reads and the collector it opens.
         .target(name: "DossierCollectors", dependencies: [
-            "DossierModel", "DossierIdentity", "CLibXML2",
+            "DossierModel", "DossierMap", "DossierIdentity", "CLibXML2",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         // JSON, CSV and XML writers for the bundle.

@@ -53,7 +53,7 @@ public final class ArchiveWriter {
         if let passphrase, ok == ARCHIVE_OK {
             guard format == .zip else {
                 archive_write_free(a)
-                throw DossierError(.usage, "only zip archives can be encrypted; use --format zip with --encrypt")
+                throw DossierError(.usage, "only zip archives can be encrypted")
             }
             ok = archive_write_set_options(a, "zip:encryption=aes256")
             if ok == ARCHIVE_OK { ok = archive_write_set_passphrase(a, passphrase) }

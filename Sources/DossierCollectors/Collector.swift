@@ -1,33 +1,44 @@
+import DossierMap
 import DossierModel
 import Foundation
 
 /// The plug-in point of Dossier: one implementation per source kind.
 ///
-/// A collector is opened once per source for a whole run, finds records for identifiers and
+/// A collector is opened once per source for a whole run (one export, or a whole batch), shared by
+/// the exports that run concurrently, and closed at the end. It finds records for identifiers and
 /// streams them to the caller; it never needs a whole dataset in memory.
 ///
 /// ```swift
-/// let collector = try CollectorRegistry.open(source, in: context)
-/// try collector.find(in: dataset, identifiers: [Identifier(kind: .email, value: "anna@example.pl")]) { record, by in
+/// let collector = try await CollectorRegistry.open(source, in: context)
+/// try await collector.find(in: dataset, identifiers: [Identifier(kind: .email, value: "anna@example.pl")]) { record, by in
 ///     print(record.count, by)
 /// }
+/// await collector.close()
 /// ```
-public protocol Collector: AnyObject {
-    /// The kind named in the data map (`sqlite`, `csv`, …).
-    static var kind: String { get }
-
-    /// Opens the source. Throws `.sourceUnreadable` when it cannot be opened.
-    init(source: Source, context: CollectorContext) throws(DossierError)
-
+public protocol Collector: Sendable {
     /// Calls `found` for every record of `dataset` that one of `identifiers` finds, with that identifier.
     /// A record found by two identifiers is reported twice. Identifiers of kinds the dataset cannot
     /// look up are ignored.
     func find(in dataset: Dataset, identifiers: [Identifier],
-              found: (Record, Identifier) throws(DossierError) -> Void) throws(DossierError)
+              found: (Record, Identifier) throws(DossierError) -> Void) async throws(DossierError)
 
     /// Checks the dataset against the source (queries prepare and are read-only, files parse) and
     /// returns the field names its records have, as far as they can be known.
-    func check(_ dataset: Dataset) throws(DossierError) -> [String]
+    func check(_ dataset: Dataset) async throws(DossierError) -> [String]
+
+    /// Releases what the collector holds (a transaction, connections, files). Called once, when the
+    /// run is over; nothing is asked of the collector afterwards.
+    func close() async
+}
+
+/// A source kind: the keys it reads from the data map (`SourceKindDefinition`) and how it opens a
+/// collector for one of its sources.
+///
+/// Adding a kind is one folder with a type conforming to this protocol, and one line in
+/// `CollectorRegistry.kinds`.
+public protocol SourceKind: SourceKindDefinition {
+    /// Opens the source. Throws `.sourceUnreadable` when it cannot be opened.
+    static func open(_ source: Source, in context: CollectorContext) async throws(DossierError) -> any Collector
 }
 
 /// What a collector needs besides its source: the map (for paths) and the normaliser.
@@ -42,21 +53,27 @@ public struct CollectorContext: Sendable {
     }
 }
 
-/// The source kinds Dossier can read. Adding a kind: one folder with its collector, one line here.
+/// The source kinds Dossier can read. Adding a kind: one folder with its `SourceKind`, one line here.
 public enum CollectorRegistry {
-    public static var kinds: [any Collector.Type] { [
-        SQLiteCollector.self,
-        CSVCollector.self,
-        JSONLinesCollector.self,
-        XMLCollector.self,
-    ] }
+    public static let kinds: [any SourceKind.Type] = [
+        SQLiteKind.self,
+        CSVKind.self,
+        JSONLinesKind.self,
+        XMLKind.self,
+    ]
 
-    public static var supportedKinds: Set<String> { Set(kinds.map { $0.kind }) }
+    /// Kinds DESIGN.md names that this version does not implement yet.
+    public static let plannedKinds: Set<String> = ["postgres", "http", "command"]
 
-    public static func open(_ source: Source, in context: CollectorContext) throws(DossierError) -> any Collector {
-        guard let type = kinds.first(where: { $0.kind == source.kind }) else {
+    /// A data map loader that accepts exactly the kinds above.
+    public static var mapLoader: DataMapLoader {
+        DataMapLoader(kinds: kinds.map { $0 as any SourceKindDefinition.Type }, plannedKinds: plannedKinds)
+    }
+
+    public static func open(_ source: Source, in context: CollectorContext) async throws(DossierError) -> any Collector {
+        guard let kind = kinds.first(where: { $0.name == source.kind }) else {
             throw DossierError(.dataMap, "source kind '\(source.kind)' is not supported", at: source.location)
         }
-        return try type.init(source: source, context: context)
+        return try await kind.open(source, in: context)
     }
 }

@@ -43,7 +43,7 @@ public final class RequestService {
         } else if let map, let p = map.ledger.path {
             path = map.resolve(path: p).path
         } else {
-            throw DossierError(.usage, "no ledger: give --ledger PATH, or ledger.path in the data map given with --config")
+            throw DossierError(.usage, "no ledger is named, and the data map names none in ledger.path", missing: .ledger)
         }
         ledger = try SQLiteLedger(path: path)
         let ledgerFolder = URL(fileURLWithPath: path).deletingLastPathComponent()
@@ -53,7 +53,7 @@ public final class RequestService {
     }
 
     func requireMap(_ action: String) throws(DossierError) -> DataMap {
-        guard let map else { throw DossierError(.usage, "\(action) needs the data map: give --config FILE") }
+        guard let map else { throw DossierError(.usage, "\(action) needs the data map", missing: .dataMap) }
         return map
     }
 
@@ -71,7 +71,7 @@ public final class RequestService {
     }
 
     public func open(kind: RequestKind, identifiers given: [(kind: IdentifierKind, text: String)], received: Day,
-                     channel: String = "email", language: String? = nil, today: Day) throws(DossierError) -> Opened {
+                     channel: String = "email", language: String? = nil, today: Day) async throws(DossierError) -> Opened {
         let map = try requireMap("opening a request")
         guard received <= today else { throw DossierError(.usage, "the request cannot be received after today (\(today))") }
         if let language, !map.controller.languages.contains(language) {
@@ -86,7 +86,7 @@ public final class RequestService {
         let since = map.ledger.repeatWindow.before(received)
         let earlier = try ledger.deliveries(sharing: identifiers, since: since.start)
         if !earlier.isEmpty {
-            let current = try fingerprint(identifiers: identifiers, kind: kind, exporter: exporter)
+            let current = try await fingerprint(identifiers: identifiers, kind: kind, exporter: exporter)
             // The latest unchanged copy of each earlier request is the evidence.
             var latest: [String: Delivery] = [:]
             for (requestID, delivery) in earlier where delivery.fingerprint == current { latest[requestID] = delivery }
@@ -107,13 +107,13 @@ public final class RequestService {
     }
 
     /// The content fingerprint of what an export would hold now (no archive is written).
-    func fingerprint(identifiers: [Identifier], kind: RequestKind, exporter: Exporter) throws(DossierError) -> String {
+    func fingerprint(identifiers: [Identifier], kind: RequestKind, exporter: Exporter) async throws(DossierError) -> String {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("dossier-fingerprint-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: scratch) }
         var request = ExportRequest(identifiers: identifiers.map { ($0.kind, $0.value) }, outputDirectory: scratch,
                                     requestID: "fingerprint", asOf: Date(timeIntervalSince1970: 0), kind: kind)
         request.pack = false
-        return try exporter.export(request).fingerprint
+        return try await exporter.export(request).fingerprint
     }
 
     // MARK: State changes
@@ -134,7 +134,7 @@ public final class RequestService {
     /// Art. 12(6): records how the requester's identity was checked and by whom.
     public func verify(_ id: String, method: String, by: String, today: Day) throws(DossierError) {
         guard !method.trimmingCharacters(in: .whitespaces).isEmpty, !by.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw DossierError(.usage, "say how the identity was checked (--method) and who checked it (--by)")
+            throw DossierError(.usage, "say how the identity was checked and who checked it", missing: .verification)
         }
         let r = try request(id)
         if r.isVerified { throw DossierError(.refused, "request \(id) is already verified") }
@@ -148,7 +148,7 @@ public final class RequestService {
     public func extend(_ id: String, months: Int, reason: String, today: Day) throws(DossierError) {
         guard (1...2).contains(months) else { throw DossierError(.usage, "an extension is 1 or 2 further months") }
         guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw DossierError(.usage, "an extension needs a reason (--reason), which the person must be told")
+            throw DossierError(.usage, "an extension needs a reason, which the person must be told", missing: .reason)
         }
         let r = try request(id)
         if r.status != .extended { try Self.checkTransition(r, to: .extended) }
@@ -170,7 +170,7 @@ public final class RequestService {
     /// Art. 12(4)/(5): a refusal needs its reason.
     public func refuse(_ id: String, reason: String, today: Day) throws(DossierError) {
         guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw DossierError(.usage, "a refusal needs a reason (--reason); the person must be told it")
+            throw DossierError(.usage, "a refusal needs a reason, which the person must be told", missing: .reason)
         }
         try change(id, to: .refused, note: "refused: \(reason)", fields: ["refusal_reason": reason], audit: [("on", today.description)])
     }
@@ -210,17 +210,17 @@ public final class RequestService {
     }
 
     /// Produces copy 1 of a verified request, free of charge.
-    public func fulfil(_ id: String, packing: Packing, today: Day) throws(DossierError) -> Delivery {
+    public func fulfil(_ id: String, packing: Packing, today: Day) async throws(DossierError) -> Delivery {
         let r = try request(id)
         try checkDeliverable(r)
         if !r.deliveries.isEmpty {
             throw DossierError(.refused, "request \(id) is already fulfilled (copy \(r.deliveries.count) delivered); a further copy is 'dossier request copy'")
         }
-        return try deliver(r, packing: packing, fee: 0, currency: quote(r).currency)
+        return try await deliver(r, packing: packing, fee: 0, currency: quote(r).currency)
     }
 
     /// Produces a further copy at the quoted fee. Returns nil, producing nothing, unless the fee is accepted.
-    public func copy(_ id: String, packing: Packing, acceptFee: Bool, today: Day) throws(DossierError) -> (quote: (fee: Decimal, currency: String), delivery: Delivery?) {
+    public func copy(_ id: String, packing: Packing, acceptFee: Bool, today: Day) async throws(DossierError) -> (quote: (fee: Decimal, currency: String), delivery: Delivery?) {
         let r = try request(id)
         guard !r.deliveries.isEmpty else {
             throw DossierError(.refused, "request \(id) has no first copy yet; the first copy is 'dossier request fulfil' (free of charge)")
@@ -228,7 +228,7 @@ public final class RequestService {
         try checkDeliverable(r)
         let q = quote(r)
         guard acceptFee else { return (q, nil) }
-        return (q, try deliver(r, packing: packing, fee: q.fee, currency: q.currency))
+        return (q, try await deliver(r, packing: packing, fee: q.fee, currency: q.currency))
     }
 
     func checkDeliverable(_ r: RequestRecord) throws(DossierError) {
@@ -243,7 +243,7 @@ public final class RequestService {
     }
 
     /// Claims the request, produces the archive, records the delivery: either both exist afterwards, or neither.
-    func deliver(_ r: RequestRecord, packing: Packing, fee: Decimal, currency: String) throws(DossierError) -> Delivery {
+    func deliver(_ r: RequestRecord, packing: Packing, fee: Decimal, currency: String) async throws(DossierError) -> Delivery {
         let format = packing.format
         let map = try requireMap("producing a copy")
         let claim = try ledger.claim(r.id, at: now())
@@ -263,7 +263,7 @@ public final class RequestService {
             export.passphrase = packing.passphrase
             export.csvBOM = packing.csvBOM
             export.publish = false
-            let result = try Exporter(map: map, logger: logger).export(export)
+            let result = try await Exporter(map: map, logger: logger).export(export)
             guard let archive = result.archive, let finished = result.unpublished.first,
                   let sha = result.archiveSHA256, let size = result.archiveSize else {
                 throw DossierError(.internal, "the export wrote no archive")

@@ -7,19 +7,21 @@ import Yams
 /// Every problem is reported as a `DossierError` of kind `.dataMap` naming the file, line and key:
 ///
 /// ```swift
-/// let map = try DataMapLoader().load(file: "Samples/dossier.yaml")
+/// let map = try CollectorRegistry.mapLoader.load(file: "Samples/dossier.yaml")   // DataMapLoader(kinds: …)
 /// map.sources.map(\.id)   // ["crm", "newsletter", …]
 /// ```
 ///
 /// Scalars are read as text and converted here: YAML 1.1's `NO`-is-false and `25.00`-is-a-float
 /// rules never apply to a data map.
 public struct DataMapLoader: Sendable {
-    /// Source kinds whose collectors exist; others named by DESIGN.md are reported as not yet supported.
-    public var supportedKinds: Set<String>
-    public static let reservedKinds: Set<String> = ["postgres", "http", "command"]
+    /// The source kinds this loader accepts, each reading its own keys.
+    public var kinds: [any SourceKindDefinition.Type]
+    /// Kinds that DESIGN.md names but that have no implementation yet: reported as not yet supported.
+    public var plannedKinds: Set<String>
 
-    public init(supportedKinds: Set<String> = ["sqlite", "csv", "jsonl", "xml"]) {
-        self.supportedKinds = supportedKinds
+    public init(kinds: [any SourceKindDefinition.Type], plannedKinds: Set<String> = []) {
+        self.kinds = kinds
+        self.plannedKinds = plannedKinds
     }
 
     public func load(file: String) throws(DossierError) -> DataMap {
@@ -46,7 +48,7 @@ public struct DataMapLoader: Sendable {
         } catch {
             throw DossierError(.dataMap, "is not valid YAML", at: SourceLocation(file: file))
         }
-        return try MapReader(file: file, supportedKinds: supportedKinds).read(MapNode(node: node, keyPath: "", file: file))
+        return try MapReader(file: file, kinds: kinds, plannedKinds: plannedKinds).read(MapNode(node: node, keyPath: "", file: file))
     }
 
     static func describe(_ error: YamlError) -> String {
@@ -67,7 +69,10 @@ public struct DataMapLoader: Sendable {
 
 private struct MapReader {
     let file: String
-    let supportedKinds: Set<String>
+    let kinds: [any SourceKindDefinition.Type]
+    let plannedKinds: Set<String>
+
+    var kindNames: String { kinds.map { $0.name }.sorted().joined(separator: ", ") }
 
     func read(_ root: MapNode) throws(DossierError) -> DataMap {
         var version = 0, controller: Controller?, fees: Fees?, maxRounds = 5
@@ -286,57 +291,53 @@ private struct MapReader {
         return r
     }
 
+    /// Keys every source has; a kind adds its own (`SourceKindDefinition.sourceKeys`).
+    static let sourceKeys: Set<String> = ["title", "description", "kind", "datasets"]
+    /// Keys every dataset has; a kind adds its own (`SourceKindDefinition.datasetKeys`).
+    static let datasetKeys: Set<String> = ["title", "description", "key", "lookup", "yields", "purposes", "recipients",
+                                           "retention", "origin", "from", "fields"]
+
     func readSource(_ id: String, _ node: MapNode, _ refs: References) throws(DossierError) -> Source {
         guard IdentifierKind.isValidName(id) || id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
             throw node.fail("source id '\(id)' may hold only letters, digits, '_' and '-'")
         }
-        let e = try node.entries(allowed: ["title", "description", "kind", "path", "delimiter", "datasets"], required: ["kind", "datasets"])
-        var title: Translatable?, description: Translatable?, kind = "", path: String?, options: [String: String] = [:]
-        var kindNode = node
+        guard let kindNode = try node.entries().first(where: { $0.0 == "kind" })?.1 else {
+            throw node.fail("missing required key 'kind'")
+        }
+        let kindName = try kindNode.nonEmptyString()
+        if plannedKinds.contains(kindName) {
+            throw kindNode.fail("source kind '\(kindName)' is not yet supported by this version of Dossier (supported: \(kindNames))")
+        }
+        guard let kind = kinds.first(where: { $0.name == kindName }) else {
+            throw kindNode.fail("unknown source kind '\(kindName)'; expected one of: \(kindNames)")
+        }
+        let e = try node.entries(allowed: Self.sourceKeys.union(kind.sourceKeys), required: ["kind", "datasets"])
+        var source = Source(id: id, title: nil, description: nil, kind: kindName, path: nil, options: [:], datasets: [],
+                            location: node.location)
         for (k, v) in e {
             switch k {
-            case "title": title = try v.translatable()
-            case "description": description = try v.translatable()
-            case "kind": kind = try v.nonEmptyString(); kindNode = v
-            case "path": path = try v.nonEmptyString()
-            case "delimiter":
-                let d = try v.string()
-                guard d.utf8.count == 1, d != "\"", d != "\n", d != "\r" else {
-                    throw v.fail("delimiter must be one ASCII character other than a quote or a line break, such as ; or a tab")
-                }
-                options["delimiter"] = d
-            default: break
+            case "title": source.title = try v.translatable()
+            case "description": source.description = try v.translatable()
+            case "kind", "datasets": break
+            default: try kind.read(sourceKey: k, v, into: &source)
             }
         }
-        if DataMapLoader.reservedKinds.contains(kind) {
-            throw kindNode.fail("source kind '\(kind)' is not yet supported by this version of Dossier (supported: \(supportedKinds.sorted().joined(separator: ", ")))")
-        }
-        guard supportedKinds.contains(kind) else {
-            throw kindNode.fail("unknown source kind '\(kind)'; expected one of: \(supportedKinds.sorted().joined(separator: ", "))")
-        }
-        if options["delimiter"] != nil && kind != "csv" { throw node.fail("delimiter applies to csv sources only") }
-        var datasets: [Dataset] = []
         for (k, v) in e where k == "datasets" {
             let entries = try v.entries()
             if entries.isEmpty { throw v.fail("at least one dataset is needed") }
             for (dsID, ds) in entries {
-                datasets.append(try readDataset(dsID, ds, kind: kind, sourcePath: path, refs))
+                source.datasets.append(try readDataset(dsID, ds, kind: kind, source: source, refs))
             }
         }
-        return Source(id: id, title: title, description: description, kind: kind, path: path, options: options,
-                      datasets: datasets, location: node.location)
+        return source
     }
 
-    func readDataset(_ id: String, _ node: MapNode, kind: String, sourcePath: String?, _ refs: References) throws(DossierError) -> Dataset {
+    func readDataset(_ id: String, _ node: MapNode, kind: any SourceKindDefinition.Type, source: Source,
+                     _ refs: References) throws(DossierError) -> Dataset {
         guard id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
             throw node.fail("dataset id '\(id)' may hold only letters, digits, '_' and '-'")
         }
-        let isSQL = kind == "sqlite"
-        var allowed: Set<String> = ["title", "description", "path", "key", "lookup", "yields", "purposes", "recipients",
-                                    "retention", "origin", "from", "fields"]
-        if !isSQL { allowed.insert("where") }
-        if kind == "xml" { allowed.insert("record") }
-        let e = try node.entries(allowed: allowed, required: ["lookup", "purposes", "origin", "retention"])
+        let e = try node.entries(allowed: Self.datasetKeys.union(kind.datasetKeys), required: ["lookup", "purposes", "origin", "retention"])
         var ds = Dataset(id: id, title: nil, description: nil, path: nil, key: [], lookups: [], yields: [], filter: [],
                          record: nil, purposes: [], recipients: [], retention: nil, origin: .subject, from: nil,
                          fields: [], location: node.location)
@@ -345,7 +346,6 @@ private struct MapReader {
             switch k {
             case "title": ds.title = try v.translatable()
             case "description": ds.description = try v.translatable()
-            case "path": ds.path = try v.nonEmptyString()
             case "key": ds.key = try v.stringOrList().map(FieldPath.init)
             case "lookup":
                 let entries = try v.entries()
@@ -355,12 +355,7 @@ private struct MapReader {
                         throw expr.fail("'\(kindName)' is not an identifier kind (lower-case letters, digits and _)")
                     }
                     let text = try expr.nonEmptyString()
-                    if isSQL && !SQLText.bindsValue(text) {
-                        throw expr.fail("the query must use the parameter :value (bound, never spliced)")
-                    }
-                    if isSQL, let other = SQLText.otherParameter(text) {
-                        throw expr.fail("the query uses the parameter \(other); only :value is bound")
-                    }
+                    try kind.check(lookup: text, at: expr)
                     ds.lookups.append(Lookup(kind: IdentifierKind(kindName), expression: text, location: expr.location))
                 }
             case "yields":
@@ -371,14 +366,6 @@ private struct MapReader {
                     }
                     ds.yields.append(Yield(kind: IdentifierKind(kindName), paths: try paths.stringOrList().map(FieldPath.init)))
                 }
-            case "where":
-                for (path, value) in try v.entries() { ds.filter.append((FieldPath(path), try value.string())) }
-            case "record":
-                let r = try v.nonEmptyString()
-                guard r.hasPrefix("/"), !r.contains("//"), !r.hasSuffix("/"), !r.contains("["), !r.contains("*") else {
-                    throw v.fail("record must be an absolute element path such as /contests/contest/entry")
-                }
-                ds.record = r
             case "purposes":
                 ds.purposes = try v.stringOrList()
                 if ds.purposes.isEmpty { throw v.fail("name at least one purpose") }
@@ -415,17 +402,13 @@ private struct MapReader {
             case "from": ds.from = try v.translatable()
             case "fields":
                 for (path, f) in try v.entries() { ds.fields.append(try readField(path, f, refs)) }
-            default: break
+            default: try kind.read(datasetKey: k, v, into: &ds)
             }
         }
         if ds.origin == .thirdParty && ds.from == nil {
             throw originNode.fail("data that did not come from the person needs 'from:' saying where it came from (Art. 15(1)(g))")
         }
-        if !isSQL && ds.path == nil && sourcePath == nil {
-            throw node.fail("a \(kind) dataset needs a path, on the source or on the dataset")
-        }
-        if isSQL && sourcePath == nil { throw node.fail("a sqlite source needs a path") }
-        if kind == "xml" && ds.record == nil { throw node.fail("an xml dataset needs record: the absolute path of its record element") }
+        try kind.check(dataset: ds, in: source, at: node)
         if let yieldsNode {
             for y in ds.yields {
                 for path in y.paths {
@@ -465,43 +448,5 @@ private struct MapReader {
             }
         }
         return spec
-    }
-}
-
-/// Light checks of SQL text before any database is opened; the SQLite collector prepares the
-/// statement itself and rejects one that would write.
-enum SQLText {
-    static func bindsValue(_ sql: String) -> Bool { parameters(sql).contains(":value") }
-
-    static func otherParameter(_ sql: String) -> String? { parameters(sql).first { $0 != ":value" } }
-
-    /// Named parameters (`:name`, `@name`, `$name`) and `?` outside string literals and comments.
-    static func parameters(_ sql: String) -> [String] {
-        var result: [String] = []
-        let chars = Array(sql.unicodeScalars)
-        var i = 0
-        while i < chars.count {
-            let c = chars[i]
-            if c == "'" || c == "\"" {
-                i += 1
-                while i < chars.count, chars[i] != c { i += 1 }
-                i += 1
-                continue
-            }
-            if c == "-", i + 1 < chars.count, chars[i + 1] == "-" {
-                while i < chars.count, chars[i] != "\n" { i += 1 }
-                continue
-            }
-            if c == "?" { result.append("?"); i += 1; continue }
-            if c == ":" || c == "@" || c == "$" {
-                var j = i + 1
-                while j < chars.count, chars[j].properties.isAlphabetic || ("0"..."9").contains(chars[j]) || chars[j] == "_" { j += 1 }
-                if j > i + 1 { result.append(String(String.UnicodeScalarView(chars[i..<j]))) }
-                i = j
-                continue
-            }
-            i += 1
-        }
-        return result
     }
 }

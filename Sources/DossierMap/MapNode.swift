@@ -2,24 +2,29 @@ import DossierModel
 import Yams
 
 /// A YAML node with the key path that led to it, so that every error can name file, line and key.
-struct MapNode {
-    let node: Node
-    let keyPath: String
-    let file: String
+///
+/// Source kinds read their own keys through it (`SourceKindDefinition`), with the same checks and
+/// messages as the rest of the map.
+public struct MapNode {
+    public let node: Node
+    public let keyPath: String
+    public let file: String
 
-    var location: SourceLocation {
+    public init(node: Node, keyPath: String, file: String) { self.node = node; self.keyPath = keyPath; self.file = file }
+
+    public var location: SourceLocation {
         SourceLocation(file: file, line: node.mark?.line, column: node.mark?.column, key: keyPath.isEmpty ? nil : keyPath)
     }
 
-    func fail(_ message: String) -> DossierError { DossierError(.dataMap, message, at: location) }
+    public func fail(_ message: String) -> DossierError { DossierError(.dataMap, message, at: location) }
 
-    func child(_ key: String, _ node: Node) -> MapNode {
+    public func child(_ key: String, _ node: Node) -> MapNode {
         MapNode(node: node, keyPath: keyPath.isEmpty ? key : "\(keyPath).\(key)", file: file)
     }
 
     /// The entries of a mapping, in the file's order. Keys outside `allowed` (and not `x-…`) are errors;
     /// keys in `required` must be present. `allowed == nil` accepts any key (user-named entries).
-    func entries(allowed: Set<String>? = nil, required: Set<String> = []) throws(DossierError) -> [(String, MapNode)] {
+    public func entries(allowed: Set<String>? = nil, required: Set<String> = []) throws(DossierError) -> [(String, MapNode)] {
         guard case .mapping(let mapping) = node else { throw fail("expected a mapping of keys to values") }
         var result: [(String, MapNode)] = []
         var seen: Set<String> = []
@@ -44,23 +49,23 @@ struct MapNode {
     }
 
     /// The scalar as text; YAML 1.1 booleans and numbers are not resolved (`NO` stays `NO`).
-    func string() throws(DossierError) -> String {
+    public func string() throws(DossierError) -> String {
         guard case .scalar(let scalar) = node else { throw fail("expected a single value, not a list or mapping") }
         return scalar.string
     }
 
-    func nonEmptyString() throws(DossierError) -> String {
+    public func nonEmptyString() throws(DossierError) -> String {
         let s = try string()
         if s.trimmingCharacters(in: .whitespaces).isEmpty { throw fail("must not be empty") }
         return s
     }
 
-    func int() throws(DossierError) -> Int {
+    public func int() throws(DossierError) -> Int {
         guard let n = Int(try string()) else { throw fail("expected a whole number") }
         return n
     }
 
-    func bool() throws(DossierError) -> Bool {
+    public func bool() throws(DossierError) -> Bool {
         switch try string() {
         case "true": return true
         case "false": return false
@@ -68,25 +73,25 @@ struct MapNode {
         }
     }
 
-    func list() throws(DossierError) -> [MapNode] {
+    public func list() throws(DossierError) -> [MapNode] {
         guard case .sequence(let seq) = node else { throw fail("expected a list") }
         return seq.enumerated().map { child("\($0.offset)", $0.element) }
     }
 
-    func stringList() throws(DossierError) -> [String] {
+    public func stringList() throws(DossierError) -> [String] {
         var out: [String] = []
         for item in try list() { out.append(try item.nonEmptyString()) }
         return out
     }
 
     /// A string, or a list of strings.
-    func stringOrList() throws(DossierError) -> [String] {
+    public func stringOrList() throws(DossierError) -> [String] {
         if case .sequence = node { return try stringList() }
         return [try nonEmptyString()]
     }
 
     /// A string, or a map of language code → string.
-    func translatable() throws(DossierError) -> Translatable {
+    public func translatable() throws(DossierError) -> Translatable {
         if case .scalar = node { return Translatable(try nonEmptyString()) }
         var pairs: [(String, String)] = []
         for (lang, text) in try entries() {

@@ -42,12 +42,28 @@ public struct DossierError: Error, Sendable, CustomStringConvertible {
         case busy
     }
 
+    /// An input the caller did not give, in the engine's terms, so that a front end can say how to
+    /// give it (the command line names its options; the engine knows none).
+    public enum Missing: Sendable, Hashable {
+        /// No identifier of the person.
+        case identifiers
+        /// No ledger named, neither by the caller nor by the data map.
+        case ledger
+        /// The action needs the data map.
+        case dataMap
+        /// How the identity was checked, or by whom.
+        case verification
+        /// The reason an action needs.
+        case reason
+    }
+
     public let kind: Kind
     public let message: String
     public let location: SourceLocation?
+    public let missing: Missing?
 
-    public init(_ kind: Kind, _ message: String, at location: SourceLocation? = nil) {
-        self.kind = kind; self.message = message; self.location = location
+    public init(_ kind: Kind, _ message: String, at location: SourceLocation? = nil, missing: Missing? = nil) {
+        self.kind = kind; self.message = message; self.location = location; self.missing = missing
     }
 
     /// The exit code documented in the README (sysexits.h values).

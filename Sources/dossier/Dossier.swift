@@ -5,7 +5,7 @@ import Logging
 
 /// `dossier`: answers GDPR access and portability requests from the systems a data map describes.
 @main
-struct Dossier: ParsableCommand {
+struct Dossier: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dossier",
         abstract: "Find one person's data in every system of a data map and pack it, with the information the GDPR requires, into an archive.",
@@ -17,7 +17,7 @@ struct Dossier: ParsableCommand {
         subcommands: [Export.self, Validate.self, Request.self, Audit.self]
     )
 
-    static func main() {
+    static func main() async {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             let level = ProcessInfo.processInfo.environment["DOSSIER_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:))
@@ -26,9 +26,13 @@ struct Dossier: ParsableCommand {
         }
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var command = command as? AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
         } catch let error as DossierError {
-            fail(error.description, code: error.exitCode)
+            fail(sentence(for: error), code: error.exitCode)
         } catch {
             let code = exitCode(for: error)
             if code == .success {
@@ -38,6 +42,18 @@ struct Dossier: ParsableCommand {
             if let exit = error as? ExitCode { Foundation.exit(exit.rawValue) }
             // Everything the argument parser rejects is a usage error.
             fail("\(message(for: error)) (see 'dossier help')", code: 64)
+        }
+    }
+
+    /// The engine's error in the command line's terms: an input it lacks is named by its option.
+    static func sentence(for error: DossierError) -> String {
+        switch error.missing {
+        case .identifiers?: return "give at least one identifier of the person: --email, --phone or --id KIND=VALUE"
+        case .ledger?: return "no ledger: give --ledger PATH, or ledger.path in the data map given with --config"
+        case .dataMap?: return "\(error.message): give --config FILE"
+        case .verification?: return "say how the identity was checked (--method) and who checked it (--by)"
+        case .reason?: return "\(error.message) (give it with --reason)"
+        case nil: return error.description
         }
     }
 

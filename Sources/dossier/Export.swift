@@ -5,7 +5,7 @@ import DossierModel
 import Foundation
 
 /// `dossier export`: an ad-hoc export for one person, outside the ledger.
-struct Export: ParsableCommand {
+struct Export: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Export one person's data into an archive (an ad-hoc run, not a delivery).",
         discussion: """
@@ -45,7 +45,7 @@ struct Export: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Language of the bundle's texts (default: the data map's first).", valueName: "code"))
     var language: String?
 
-    func run() throws {
+    func run() async throws {
         let identifiers = try person.identifiers()
         let date: Date
         if let asOf {
@@ -66,7 +66,7 @@ struct Export: ParsableCommand {
         request.splitSize = try splitSize.map { s throws(DossierError) in try parseSize(s) }
         request.csvBOM = archive.csvBOM
         request.passphrase = try archive.passphrase()
-        let result = try Exporter(map: map).export(request)
+        let result = try await Exporter(map: map).export(request)
         for part in result.parts { print(part.path) }
     }
 

@@ -24,7 +24,7 @@ struct Request: ParsableCommand {
     )
 }
 
-struct RequestOpen: ParsableCommand {
+struct RequestOpen: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "open",
         abstract: "Record a new request; prints its deadline, any flag, and its id as the last line.")
@@ -44,7 +44,7 @@ struct RequestOpen: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The language to answer in (one of the map's languages).", valueName: "code"))
     var language: String?
 
-    func run() throws {
+    func run() async throws {
         let today = try options.day()
         let receivedDay: Day
         if let received {
@@ -54,7 +54,7 @@ struct RequestOpen: ParsableCommand {
             receivedDay = today
         }
         let service = try options.service()
-        let opened = try service.open(kind: kind, identifiers: try person.identifiers(), received: receivedDay,
+        let opened = try await service.open(kind: kind, identifiers: try person.identifiers(), received: receivedDay,
                                       channel: channel, language: language, today: today)
         let r = opened.request
         print("opened: \(r.kind.rawValue) request received \(r.received), answer due by \(r.deadline)")
@@ -98,7 +98,7 @@ struct RequestExtend: ParsableCommand {
     }
 }
 
-struct RequestFulfil: ParsableCommand {
+struct RequestFulfil: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fulfil",
         abstract: "Produce the first copy (free) of a verified request; prints the archive's path as the last line.")
@@ -107,12 +107,12 @@ struct RequestFulfil: ParsableCommand {
     @OptionGroup var options: LedgerOptions
     @OptionGroup var archive: ArchiveOptions
 
-    func run() throws {
-        printDelivery(try options.service().fulfil(id, packing: try Packing(archive), today: try options.day()))
+    func run() async throws {
+        printDelivery(try await options.service().fulfil(id, packing: try Packing(archive), today: try options.day()))
     }
 }
 
-struct RequestCopy: ParsableCommand {
+struct RequestCopy: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "copy",
         abstract: "Quote the fee of a further copy; with --accept-fee, produce it and print its path as the last line.")
@@ -122,9 +122,9 @@ struct RequestCopy: ParsableCommand {
     @Flag(name: .customLong("accept-fee"), help: "The person accepted the quoted fee: produce the copy.") var acceptFee = false
     @OptionGroup var archive: ArchiveOptions
 
-    func run() throws {
+    func run() async throws {
         let service = try options.service()
-        let (quote, delivery) = try service.copy(id, packing: acceptFee ? try Packing(archive) : Packing(format: archive.format),
+        let (quote, delivery) = try await service.copy(id, packing: acceptFee ? try Packing(archive) : Packing(format: archive.format),
                                                  acceptFee: acceptFee, today: try options.day())
         let fee = RequestService.amount(quote.fee)
         guard let delivery else {

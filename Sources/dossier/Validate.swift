@@ -4,7 +4,7 @@ import DossierModel
 import Foundation
 
 /// `dossier validate`: checks a data map and that every source opens.
-struct Validate: ParsableCommand {
+struct Validate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check a data map and open every source it names.",
         discussion: """
@@ -17,9 +17,9 @@ struct Validate: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The data map (YAML).", valueName: "file"))
     var config: String
 
-    func run() throws {
+    func run() async throws {
         let map = try Exporter.loadMap(file: config)
-        let notes = try Exporter(map: map).validateSources()
+        let notes = try await Exporter(map: map).validateSources()
         let datasets = map.sources.reduce(0) { $0 + $1.datasets.count }
         for (dataset, undescribed) in notes where !undescribed.isEmpty {
             print("note: \(dataset): fields not described by the map: \(undescribed.joined(separator: ", "))")

@@ -1,9 +1,10 @@
+import DossierCollectors
 import DossierMap
 import DossierModel
 import Testing
 
 @Suite struct DataMapLoaderTests {
-    let loader = DataMapLoader()
+    let loader = CollectorRegistry.mapLoader
 
     func load(_ yaml: String) throws(DossierError) -> DataMap { try loader.load(yaml: yaml, file: "map.yaml") }
 

@@ -1,39 +1,50 @@
 import CLibXML2
+import DossierMap
 import DossierModel
 import Foundation
 
-/// Reads an XML file with libxml2's streaming reader: only one record element is expanded at a time.
+/// `kind: xml`: an XML file, read with libxml2's streaming reader: only one record element is
+/// expanded at a time.
 ///
-/// Entities are never substituted and the network is never used (`XML_PARSE_NONET`, no
-/// `XML_PARSE_NOENT`, no DTD loading); a document whose DTD declares entities is refused.
-/// A record is the element the dataset's absolute `record` path names: its attributes and leaf
-/// children become text fields, a child with children (or attributes) a nested object, a repeated
-/// child a list.
-public final class XMLCollector: FileCollector {
-    public static let kind = "xml"
-    let source: Source
-    let context: CollectorContext
+/// Its own map key: `record` on each dataset, the absolute path of the record element. Entities are
+/// never substituted and the network is never used (`XML_PARSE_NONET`, no `XML_PARSE_NOENT`, no DTD
+/// loading); a document whose DTD declares entities is refused. A record is the element the
+/// dataset's `record` path names: its attributes and leaf children become text fields, a child with
+/// children (or attributes) a nested object, a repeated child a list.
+enum XMLKind: FileSourceKind {
+    static let name = "xml"
+    static let datasetKeys: Set<String> = ["path", "where", "record"]
 
-    public init(source: Source, context: CollectorContext) throws(DossierError) {
-        self.source = source
-        self.context = context
-        try Self.checkFiles(of: source, in: context)
+    static func read(datasetKey key: String, _ value: MapNode, into dataset: inout Dataset) throws(DossierError) {
+        guard key == "record" else { return try readFileKey(datasetKey: key, value, into: &dataset) }
+        let r = try value.nonEmptyString()
+        guard r.hasPrefix("/"), !r.contains("//"), !r.hasSuffix("/"), !r.contains("["), !r.contains("*") else {
+            throw value.fail("record must be an absolute element path such as /contests/contest/entry")
+        }
+        dataset.record = r
     }
 
-    public func check(_ dataset: Dataset) throws(DossierError) -> [String] { try fieldNames(of: dataset) }
+    static func check(dataset: Dataset, in source: Source, at node: MapNode) throws(DossierError) {
+        try checkFile(dataset: dataset, in: source, at: node)
+        if dataset.record == nil { throw node.fail("an xml dataset needs record: the absolute path of its record element") }
+    }
 
+    static func format(for source: Source) -> XMLFormat { XMLFormat() }
+}
+
+struct XMLFormat: RecordFileFormat {
     /// Collects libxml2's messages instead of letting it print them.
     private final class ErrorSink {
         var message: String?
         var line: Int?
     }
 
-    func scan(_ dataset: Dataset, _ body: (Record) throws(DossierError) -> Void) throws(DossierError) {
-        let file = context.file(of: dataset, in: source)
+    func scan(_ file: URL, dataset: Dataset, source: String, prefilter: RecordMatcher?,
+              _ body: (Record) throws(DossierError) -> Void) throws(DossierError) {
         let target = (dataset.record ?? "/").split(separator: "/").map(String.init)
         let options = Int32(XML_PARSE_NONET.rawValue) // no XML_PARSE_NOENT, no XML_PARSE_DTDLOAD
         guard let reader = xmlReaderForFile(file.path, nil, options) else {
-            throw .unreadable("the file cannot be opened as XML", file: file, source: source.id)
+            throw .unreadable("the file cannot be opened as XML", file: file, source: source)
         }
         defer { xmlFreeTextReader(reader) }
         let sink = ErrorSink()
@@ -49,7 +60,7 @@ public final class XMLCollector: FileCollector {
 
         func failure(_ fallback: String) -> DossierError {
             .unreadable("the file is not well-formed XML (\(sink.message ?? fallback))", file: file,
-                        line: sink.line ?? Int(xmlTextReaderGetParserLineNumber(reader)), source: source.id)
+                        line: sink.line ?? Int(xmlTextReaderGetParserLineNumber(reader)), source: source)
         }
 
         var stack: [String] = []
@@ -61,12 +72,12 @@ public final class XMLCollector: FileCollector {
                 checkedDoctype = true
                 if dossier_xml_declares_entities(xmlTextReaderCurrentDoc(reader)) != 0 {
                     throw .unreadable("the document's DTD declares entities or an external subset; Dossier refuses such XML (entity expansion attacks)",
-                                      file: file, line: Int(xmlTextReaderGetParserLineNumber(reader)), source: source.id)
+                                      file: file, line: Int(xmlTextReaderGetParserLineNumber(reader)), source: source)
                 }
             }
             if type == Int32(XML_READER_TYPE_ENTITY_REFERENCE.rawValue) {
                 throw .unreadable("the document uses an entity reference; Dossier refuses entities", file: file,
-                                  line: Int(xmlTextReaderGetParserLineNumber(reader)), source: source.id)
+                                  line: Int(xmlTextReaderGetParserLineNumber(reader)), source: source)
             }
             if type == Int32(XML_READER_TYPE_ELEMENT.rawValue) {
                 let depth = Int(xmlTextReaderDepth(reader))

@@ -8,6 +8,7 @@ import Foundation
 final class DatasetStore {
     let source: Source
     let dataset: Dataset
+    var id: DatasetID { DatasetID(source: source.id, dataset: dataset.id) }
     private let spillURL: URL
     private var spill: OutputFile?
     private var offset: UInt64 = 0
@@ -137,6 +138,22 @@ final class DatasetStore {
     func close() throws(DossierError) {
         try spill?.close()
     }
+}
+
+/// The stores of one export: one per dataset, in the map's order, found by dataset id.
+struct DatasetStores {
+    let all: [DatasetStore]
+    private let byID: [DatasetID: DatasetStore]
+
+    init(_ stores: [DatasetStore]) {
+        all = stores
+        byID = Dictionary(uniqueKeysWithValues: stores.map { ($0.id, $0) })
+    }
+
+    subscript(id: DatasetID) -> DatasetStore? { byID[id] }
+
+    /// True when some dataset holds a record of the person.
+    var hasData: Bool { all.contains { $0.count > 0 } }
 }
 
 /// Art. 15(4): values of fields the map marks `third_party` are withheld from the copy.

@@ -39,10 +39,3 @@ final class LineReader {
         }
     }
 }
-
-extension DossierError {
-    /// A source that cannot be read, with where.
-    static func unreadable(_ message: String, file: URL, line: Int? = nil, source: String) -> DossierError {
-        DossierError(.sourceUnreadable, "source '\(source)': \(message)", at: SourceLocation(file: file.path, line: line))
-    }
-}

@@ -1,19 +1,50 @@
+import DossierMap
 import DossierModel
 import Foundation
 import GRDB
 
+/// `kind: sqlite`: a SQLite database read with the data map's queries.
+///
+/// Its own map key: `path` on the source. Every lookup is a query that binds `:value` and no other
+/// parameter (checked when the map is read; the collector also rejects a query that would write).
+enum SQLiteKind: SourceKind {
+    static let name = "sqlite"
+    static let sourceKeys: Set<String> = ["path"]
+
+    static func read(sourceKey key: String, _ value: MapNode, into source: inout Source) throws(DossierError) {
+        if key == "path" { source.path = try value.nonEmptyString() }
+    }
+
+    static func check(lookup expression: String, at value: MapNode) throws(DossierError) {
+        if !SQLText.bindsValue(expression) {
+            throw value.fail("the query must use the parameter :value (bound, never spliced)")
+        }
+        if let other = SQLText.otherParameter(expression) {
+            throw value.fail("the query uses the parameter \(other); only :value is bound")
+        }
+    }
+
+    static func check(dataset: Dataset, in source: Source, at node: MapNode) throws(DossierError) {
+        if source.path == nil { throw node.fail("a sqlite source needs a path") }
+    }
+
+    static func open(_ source: Source, in context: CollectorContext) async throws(DossierError) -> any Collector {
+        try SQLiteCollector(source: source, context: context)
+    }
+}
+
 /// Reads a SQLite database with the data map's queries.
 ///
 /// The file is opened read-only, and the whole run reads inside one deferred transaction: one
-/// consistent snapshot. `:value` is always bound, never spliced; a query that would write is
-/// rejected by `check`. Connections have `normalize_email(x)` and `normalize_phone(x)`.
-public final class SQLiteCollector: Collector {
-    public static let kind = "sqlite"
+/// consistent snapshot, shared by every export of the run (GRDB's queue serialises them).
+/// `:value` is always bound, never spliced; a query that would write is rejected by `check`.
+/// Connections have `normalize_email(x)` and `normalize_phone(x)`.
+final class SQLiteCollector: Collector {
     private let queue: DatabaseQueue
     private let source: Source
     private let file: URL
 
-    public init(source: Source, context: CollectorContext) throws(DossierError) {
+    init(source: Source, context: CollectorContext) throws(DossierError) {
         self.source = source
         file = context.map.resolve(path: source.path ?? "")
         guard FileManager.default.isReadableFile(atPath: file.path) else {
@@ -43,8 +74,9 @@ public final class SQLiteCollector: Collector {
         }
     }
 
-    deinit {
+    func close() async {
         try? queue.inDatabase { db in if db.isInsideTransaction { try db.execute(sql: "ROLLBACK") } }
+        try? queue.close()
     }
 
     static func reason(_ error: any Error) -> String {
@@ -52,8 +84,8 @@ public final class SQLiteCollector: Collector {
         return "\(error)"
     }
 
-    public func find(in dataset: Dataset, identifiers: [Identifier],
-                     found: (DossierModel.Record, Identifier) throws(DossierError) -> Void) throws(DossierError) {
+    func find(in dataset: Dataset, identifiers: [Identifier],
+              found: (DossierModel.Record, Identifier) throws(DossierError) -> Void) async throws(DossierError) {
         var failure: DossierError?
         do {
             try queue.inDatabase { db in
@@ -77,7 +109,7 @@ public final class SQLiteCollector: Collector {
         if let failure { throw failure }
     }
 
-    public func check(_ dataset: Dataset) throws(DossierError) -> [String] {
+    func check(_ dataset: Dataset) async throws(DossierError) -> [String] {
         var names: [String] = []
         for lookup in dataset.lookups {
             do {

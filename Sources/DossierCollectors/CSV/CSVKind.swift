@@ -1,0 +1,90 @@
+import DossierMap
+import DossierModel
+import Foundation
+
+/// `kind: csv`: a CSV export (RFC 4180, UTF-8, a header row), read one row at a time (`CSVRowReader`).
+///
+/// Its own map key: `delimiter` on the source (one ASCII character; default `,`). Every cell stays
+/// text. A row whose number of cells differs from the header is an error that names the file and line.
+enum CSVKind: FileSourceKind {
+    static let name = "csv"
+    static let sourceKeys: Set<String> = ["path", "delimiter"]
+
+    static func read(sourceKey key: String, _ value: MapNode, into source: inout Source) throws(DossierError) {
+        guard key == "delimiter" else { return try readFileKey(sourceKey: key, value, into: &source) }
+        let d = try value.string()
+        guard d.utf8.count == 1, d != "\"", d != "\n", d != "\r" else {
+            throw value.fail("delimiter must be one ASCII character other than a quote or a line break, such as ; or a tab")
+        }
+        source.options["delimiter"] = d
+    }
+
+    static func format(for source: Source) -> CSVFormat {
+        CSVFormat(delimiter: source.options["delimiter"].flatMap { $0.utf8.count == 1 ? $0.utf8.first : nil } ?? UInt8(ascii: ","))
+    }
+}
+
+/// Reads CSV records; with a prefilter, a row becomes a record only when one of its lookup cells can
+/// hold a wanted identifier.
+struct CSVFormat: RecordFileFormat {
+    let delimiter: UInt8
+
+    func fieldNames(_ file: URL, dataset: Dataset, source: String, normalizer: any IdentifierNormalizer) throws(DossierError) -> [String] {
+        var header: [String] = []
+        try scan(file, source: source, header: { header = $0 }) { _ throws(DossierError) in }
+        return header
+    }
+
+    func scan(_ file: URL, dataset: Dataset, source: String, prefilter: RecordMatcher?,
+              _ body: (Record) throws(DossierError) -> Void) throws(DossierError) {
+        guard let matcher = prefilter else { return try scan(file, source: source, header: { _ in }, body) }
+        let needles = matcher.rawNeedles
+        let lookupColumns = Set(dataset.lookups.map(\.expression))
+        var columns: [Int] = []
+        try scan(file, source: source, header: { header in columns = header.indices.filter { lookupColumns.contains(header[$0]) } },
+                 candidate: { header, row in
+            if let needles {
+                return columns.contains { i in needles.contains { RecordMatcher.contains(Array(row[i].utf8)[...], $0) } }
+            }
+            return !matcher.identifiers(in: Fields(columns.map { (header[$0], Value.string(row[$0])) })).isEmpty
+        }, body)
+    }
+
+    func scan(_ file: URL, source: String, header onHeader: ([String]) -> Void,
+              candidate: ([String], [String]) -> Bool = { _, _ in true },
+              _ body: (Record) throws(DossierError) -> Void) throws(DossierError) {
+        let reader: CSVRowReader
+        do { reader = try CSVRowReader(url: file, delimiter: delimiter) } catch {
+            throw .unreadable("the file cannot be opened", file: file, source: source)
+        }
+        func failure(_ f: CSVRowReader.Failure) -> DossierError {
+            switch f {
+            case .unterminatedQuote(let line): return .unreadable("a quoted cell that begins on this line never ends", file: file, line: line, source: source)
+            case .invalidUTF8(let line): return .unreadable("the line is not UTF-8 text", file: file, line: line, source: source)
+            case .unreadable: return .unreadable("the file cannot be read", file: file, line: reader.line, source: source)
+            }
+        }
+        let header: [String]
+        do { header = try reader.nextRow() ?? [] } catch { throw failure(error) }
+        if header.isEmpty || header == [""] {
+            throw .unreadable("the header row is empty", file: file, line: 1, source: source)
+        }
+        if let dup = Dictionary(grouping: header, by: { $0 }).first(where: { $0.value.count > 1 })?.key {
+            throw .unreadable("the header names the column '\(dup)' twice", file: file, line: 1, source: source)
+        }
+        onHeader(header)
+        while true {
+            let next: [String]?
+            do { next = try reader.nextRow() } catch { throw failure(error) }
+            guard let row = next else { break }
+            if row.count == 1 && row[0].isEmpty { continue } // a blank line
+            guard row.count == header.count else {
+                throw .unreadable("line has \(row.count) cells where the header has \(header.count)", file: file, line: reader.rowLine, source: source)
+            }
+            guard candidate(header, row) else { continue }
+            var record = Fields()
+            for (name, cell) in zip(header, row) { record.append(name, .string(cell)) }
+            try body(record)
+        }
+    }
+}

@@ -1,0 +1,47 @@
+import DossierModel
+import Foundation
+
+/// `kind: jsonl`: a JSON Lines file, one JSON object a line, streamed. Values keep their JSON types,
+/// numbers their text; `where` selects one kind of record in a file that holds several.
+enum JSONLinesKind: FileSourceKind {
+    static let name = "jsonl"
+    static func format(for source: Source) -> JSONLinesFormat { JSONLinesFormat() }
+}
+
+/// Reads JSON Lines records; with a prefilter, lines that cannot hold a wanted identifier are not
+/// parsed (`RecordMatcher.mightMatch`), unless they do not even look like one object (a truncated
+/// line is still reported).
+struct JSONLinesFormat: RecordFileFormat {
+    func scan(_ file: URL, dataset: Dataset, source: String, prefilter: RecordMatcher?,
+              _ body: (Record) throws(DossierError) -> Void) throws(DossierError) {
+        let needles = prefilter?.rawNeedles
+        let reader: LineReader
+        do { reader = try LineReader(url: file) } catch {
+            throw .unreadable("the file cannot be opened", file: file, source: source)
+        }
+        while true {
+            let next: ArraySlice<UInt8>?
+            do { next = try reader.next() } catch {
+                throw .unreadable("the file cannot be read", file: file, line: reader.lineNumber + 1, source: source)
+            }
+            guard var line = next else { break }
+            if reader.lineNumber == 1, line.starts(with: [0xEF, 0xBB, 0xBF]) { line = line.dropFirst(3) }
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+            if let needles, Self.looksLikeOneObject(line), !RecordMatcher.mightMatch(raw: line, needles: needles) { continue }
+            let value: Value
+            do { value = try JSON.parse(line) } catch {
+                throw .unreadable("line is not JSON (\(error.message) at column \(error.column))", file: file, line: reader.lineNumber, source: source)
+            }
+            guard case .object(let record) = value else {
+                throw .unreadable("line is not a JSON object", file: file, line: reader.lineNumber, source: source)
+            }
+            try body(record)
+        }
+    }
+
+    /// `{` first and `}` last, spaces aside.
+    static func looksLikeOneObject(_ raw: ArraySlice<UInt8>) -> Bool {
+        let space: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
+        return raw.first(where: { !space($0) }) == 0x7B && raw.last(where: { !space($0) }) == 0x7D
+    }
+}

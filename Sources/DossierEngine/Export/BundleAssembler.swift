@@ -1,0 +1,199 @@
+import Crypto
+import DossierFormats
+import DossierModel
+import Foundation
+
+/// One file of the bundle, as the manifest and the checksums list it.
+struct BundleFile {
+    let path: String
+    let sha256: String
+    let bytes: Int
+    let records: Int?
+    var manifestEntry: Value {
+        var f = Fields([("path", .string(path)), ("sha256", .string(sha256)), ("bytes", .number(String(bytes)))])
+        if let records { f.append("records", .number(String(records))) }
+        return .object(f)
+    }
+
+    /// Reads the file back for its SHA-256 and size.
+    static func describe(_ path: String, in folder: URL, records: Int? = nil) throws(DossierError) -> BundleFile {
+        let url = folder.appendingPathComponent(path)
+        guard let handle = FileHandle(forReadingAtPath: url.path) else {
+            throw DossierError(.outputWrite, "cannot read back a bundle file", at: SourceLocation(file: url.path))
+        }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        var size = 0
+        while true {
+            let chunk: Data
+            do { chunk = try handle.read(upToCount: 1 << 16) ?? Data() } catch {
+                throw DossierError(.outputWrite, "cannot read back a bundle file", at: SourceLocation(file: url.path))
+            }
+            if chunk.isEmpty { break }
+            hasher.update(data: chunk)
+            size += chunk.count
+        }
+        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return BundleFile(path: path, sha256: digest, bytes: size, records: records)
+    }
+}
+
+/// Step 4 of the flow: writes the bundle's files into a folder (the data of every dataset, the
+/// manifest, the checksums), each described by its SHA-256, size and record count.
+struct BundleAssembler {
+    let map: DataMap
+    /// The folder that becomes the archive.
+    let bundle: URL
+    /// A private folder beside it for what is staged on the way.
+    let staging: URL
+
+    /// The data files of every dataset that holds records, the manifest's entry of every dataset, and
+    /// which identifier found which record: streamed to a staging file, one entry a match, so that a
+    /// person with a million records does not hold a million entries in memory.
+    func writeData(_ stores: DatasetStores, csvBOM: Bool) throws(DossierError)
+        -> (files: [BundleFile], datasetEntries: [Value], matches: URL?) {
+        var files: [BundleFile] = []
+        var datasetEntries: [Value] = []
+        let matchesURL = staging.appendingPathComponent("matches.part")
+        let matches = try OutputFile(url: matchesURL)
+        var matchCount = 0
+        for store in stores.all {
+            var paths: [Value] = []
+            if store.count > 0 {
+                let written = try writeDataset(store, csvBOM: csvBOM)
+                files.append(contentsOf: written.files)
+                paths = written.files.map { .string($0.path) }
+                for (entry, identifier, round) in store.matches {
+                    let line = Value.object(Fields([
+                        ("source", .string(store.source.id)), ("dataset", .string(store.dataset.id)),
+                        ("record", .number(String(written.position[entry]))),
+                        ("identifier", .object(Fields([("kind", .string(identifier.kind.name)), ("value", .string(identifier.value))]))),
+                        ("round", .number(String(round))),
+                    ])).jsonText()
+                    try matches.write((matchCount == 0 ? "    " : ",\n    ") + line)
+                    matchCount += 1
+                }
+            }
+            datasetEntries.append(.object(Fields([
+                ("source", .string(store.source.id)), ("dataset", .string(store.dataset.id)),
+                ("count", .number(String(store.count))), ("files", .array(paths)),
+            ] + (store.excluded.map { [("excluded", Value.string($0))] } ?? []))))
+        }
+        try matches.close()
+        return (files, datasetEntries, matchCount > 0 ? matchesURL : nil)
+    }
+
+    /// SHA-256 over the kind and the data files' paths and hashes: what the person's data is, with no
+    /// time or id in it, so that two bundles of unchanged data have the same fingerprint.
+
+    static func fingerprint(kind: RequestKind, files: [BundleFile]) -> String {
+        let lines = ["kind:\(kind.rawValue)"] + files.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+            .map { "\($0.path)\u{0}\($0.sha256)" }
+        return SHA256.hash(data: Data(lines.joined(separator: "\n").utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The manifest without its `matches` list (`writeManifest` streams that in).
+    func manifestHead(request: ExportRequest, given: [Identifier], stores: DatasetStores, resolution: Resolution,
+                      datasets: [Value], files: [BundleFile], fingerprint: String) -> Value {
+        var found: [Identifier: Int] = [:]
+        for store in stores.all { for match in store.matches { found[match.identifier, default: 0] += 1 } }
+        return .object(Fields([
+            ("schema_version", .number(String(bundleSchemaVersion))),
+            ("tool", .object(Fields([("name", .string(Exporter.toolName)), ("version", .string(Exporter.toolVersion))]))),
+            ("request_id", .string(request.requestID)),
+            ("kind", .string(request.kind.rawValue)),
+            ("generated_at", .string(request.asOf.utcTimestamp)),
+            ("delivery", .bool(request.isDelivery)),
+            ("copy", request.copy.map { .number(String($0)) } ?? .null),
+            ("fingerprint", .string(fingerprint)),
+            ("note", .string(request.isDelivery ? "A copy delivered under the request named above."
+                                                : "An ad-hoc export made with 'dossier export', outside the ledger: not a delivery.")),
+            ("has_data", .bool(stores.hasData)),
+            ("identifiers", .object(Fields([
+                ("given", .array(given.map { .object(Fields([("kind", .string($0.kind.name)), ("value", .string($0.value))])) })),
+                // Identifiers that found at least one record: with the round that revealed them (0: given)
+                // and the dataset whose record revealed them.
+                ("matched", .array(resolution.identifiers.compactMap { item in
+                    guard let records = found[item.identifier] else { return nil }
+                    var f = Fields([("kind", .string(item.identifier.kind.name)), ("value", .string(item.identifier.value)),
+                                    ("round", .number(String(item.round)))])
+                    if let from = item.from { f.append("from", .string(from)) }
+                    f.append("records", .number(String(records)))
+                    return .object(f)
+                })),
+            ]))),
+            ("resolution", .object(Fields([
+                ("rounds", .number(String(resolution.rounds))), ("max_rounds", .number(String(map.maxRounds))),
+                ("capped", .bool(resolution.capped)),
+            ]))),
+            ("datasets", .array(datasets)),
+            ("files", .array(files.map(\.manifestEntry))),
+        ]))
+    }
+
+    /// Packs the files, the top-level ones first (manifest, information, index, checksums), then the data
+    /// by path, into one archive or into parts; returns every archive written, in order.
+
+    /// `manifest.json`: the object, then its `matches` list copied from the staging file.
+    func writeManifest(_ manifest: Value, matches: URL?) throws(DossierError) -> BundleFile {
+        let file = try OutputFile(url: bundle.appendingPathComponent("manifest.json"))
+        var head = manifest.prettyJSONText()
+        guard head.hasSuffix("\n}\n") else { throw DossierError(.internal, "the manifest is not an object") }
+        head.removeLast(3)
+        try file.write(head + ",\n  \"matches\": [")
+        if let matches {
+            try file.write("\n")
+            guard let input = FileHandle(forReadingAtPath: matches.path) else {
+                throw DossierError(.outputWrite, "cannot read back the staged matches", at: SourceLocation(file: matches.path))
+            }
+            defer { try? input.close() }
+            while let chunk = try? input.read(upToCount: 1 << 16), !chunk.isEmpty { try file.write(bytes: Array(chunk)) }
+            try file.write("\n  ")
+        }
+        try file.write("]\n}\n")
+        try file.close()
+        return try describe("manifest.json")
+    }
+
+    func writeDataset(_ store: DatasetStore, csvBOM: Bool) throws(DossierError) -> (files: [BundleFile], position: [Int]) {
+        let folder = "data/\(store.source.id)"
+        let dir = bundle.appendingPathComponent(folder)
+        do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
+            throw DossierError(.outputWrite, "cannot create a bundle folder", at: SourceLocation(file: dir.path))
+        }
+        let header = DatasetHeader(source: store.source.id, dataset: store.dataset.id, count: store.count, columns: store.columns)
+        let base = "\(folder)/\(store.dataset.id)"
+        let writers: [any DatasetWriter] = [
+            try JSONDatasetWriter(url: bundle.appendingPathComponent(base + ".json"), header: header),
+            try CSVDatasetWriter(url: bundle.appendingPathComponent(base + ".csv"), header: header, byteOrderMark: csvBOM),
+            try XMLDatasetWriter(url: bundle.appendingPathComponent(base + ".xml"), header: header),
+        ]
+        let order = store.sortedOrder()
+        try store.forEachRecord(in: order) { record throws(DossierError) in
+            for w in writers { try w.write(record) }
+        }
+        for w in writers { try w.finish() }
+        var position = [Int](repeating: 0, count: order.count)
+        for (i, entry) in order.enumerated() { position[entry] = i }
+        var files: [BundleFile] = []
+        for ext in ["csv", "json", "xml"] {
+            files.append(try describe(base + "." + ext, records: store.count))
+        }
+        return (files, position)
+    }
+
+    func writeJSON(_ value: Value, to path: String, records: Int? = nil) throws(DossierError) -> BundleFile {
+        try writeText(value.prettyJSONText(), to: path, records: records)
+    }
+
+    func writeText(_ text: String, to path: String, records: Int? = nil) throws(DossierError) -> BundleFile {
+        let file = try OutputFile(url: bundle.appendingPathComponent(path))
+        try file.write(text)
+        try file.close()
+        return try describe(path, records: records)
+    }
+
+    func describe(_ path: String, records: Int? = nil) throws(DossierError) -> BundleFile {
+        try BundleFile.describe(path, in: bundle, records: records)
+    }
+}

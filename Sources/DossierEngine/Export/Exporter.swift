@@ -1,0 +1,160 @@
+import DossierArchive
+import DossierCollectors
+import DossierIdentity
+import DossierMap
+import DossierModel
+import DossierReport
+import Foundation
+import Logging
+
+/// Runs the flow of DESIGN.md for one request, in phases: resolve identity and collect
+/// (`IdentityResolver`), assemble the bundle (`BundleAssembler`, `InformationBuilder`,
+/// `IndexPageBuilder`), pack (`Packer`).
+///
+/// ```swift
+/// let map = try Exporter.loadMap(file: "Samples/dossier.yaml")
+/// let result = try await Exporter(map: map).export(ExportRequest(
+///     identifiers: [(.email, "zofia.wisniewska@example.pl")], outputDirectory: out,
+///     requestID: "R-1", asOf: Date()))
+/// print(result.archive!.path)
+/// ```
+///
+/// Many exports share one set of opened sources with `export(_:using:)`.
+public struct Exporter: Sendable {
+    public static let toolName = "dossier"
+    public static let toolVersion = "0.1.0"
+
+    public let map: DataMap
+    public let logger: Logger
+    let normalizer: StandardNormalizer
+
+    public init(map: DataMap, logger: Logger = Logger(label: "dossier")) {
+        self.map = map
+        self.logger = logger
+        normalizer = StandardNormalizer(defaultRegion: map.controller.defaultRegion)
+    }
+
+    /// Loads a data map, accepting the source kinds that have a collector.
+    public static func loadMap(file: String) throws(DossierError) -> DataMap {
+        try CollectorRegistry.mapLoader.load(file: file)
+    }
+
+    /// Normalises and checks identifiers given by a person; a malformed one is a usage error.
+    public func normalizedIdentifiers(_ given: [(kind: IdentifierKind, text: String)]) throws(DossierError) -> [Identifier] {
+        guard !given.isEmpty else {
+            throw DossierError(.usage, "no identifier of the person was given", missing: .identifiers)
+        }
+        var result: [Identifier] = []
+        for (kind, text) in given {
+            guard let value = normalizer.validated(text, as: kind) else {
+                let what = kind == .email ? "an e-mail address" : kind == .phone ? "a phone number (region \(map.controller.defaultRegion))" : "a non-empty \(kind.name)"
+                throw DossierError(.usage, "the \(kind.name) identifier given is not \(what)")
+            }
+            let id = Identifier(kind: kind, value: value)
+            if !result.contains(id) { result.append(id) }
+        }
+        return result
+    }
+
+    /// Opens every source and checks every dataset. Returns, per dataset, the fields the map does not describe.
+    public func validateSources() async throws(DossierError) -> [(dataset: String, undescribed: [String])] {
+        for language in map.controller.languages where !Translations.available.contains(language) {
+            throw DossierError(.dataMap, "the bundle's texts exist in \(Translations.available.joined(separator: " and ")), not in '\(language)': add Sources/DossierReport/Resources/translations/\(language).json or remove the language",
+                               at: SourceLocation(file: map.file, key: "controller.languages"))
+        }
+        let map = self.map
+        return try await OpenedSources.with(map) { sources throws(DossierError) in
+            var notes: [(String, [String])] = []
+            for (source, collector) in sources.collectors {
+                for dataset in source.datasets {
+                    let names = try await collector.check(dataset)
+                    notes.append(("\(source.id)/\(dataset.id)", names.filter { !dataset.describes(fieldNamed: $0) }))
+                }
+            }
+            return notes
+        }
+    }
+
+    /// One export with sources opened for it alone.
+    public func export(_ request: ExportRequest) async throws(DossierError) -> ExportResult {
+        try checkRequest(request)
+        let exporter = self
+        return try await OpenedSources.with(map) { sources throws(DossierError) in try await exporter.export(request, using: sources) }
+    }
+
+    /// Checks what can be checked before any source is opened.
+    func checkRequest(_ request: ExportRequest) throws(DossierError) {
+        guard ExportRequest.isValidRequestID(request.requestID) else {
+            throw DossierError(.usage, "the request id may hold only letters, digits, '.', '_' and '-' (and not start with a dot)")
+        }
+        _ = try normalizedIdentifiers(request.identifiers)
+        _ = try Translations(language: request.language ?? map.controller.languages.first ?? "en")
+    }
+
+    /// One export against sources opened for a whole run; `sources` must be opened from this map.
+    public func export(_ request: ExportRequest, using sources: OpenedSources) async throws(DossierError) -> ExportResult {
+        try checkRequest(request)
+        let given = try normalizedIdentifiers(request.identifiers)
+        let texts = try Translations(language: request.language ?? map.controller.languages.first ?? "en")
+        var log = logger
+        log[metadataKey: "request"] = "\(request.requestID)"
+
+        let out = request.outputDirectory
+        do { try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true) } catch {
+            throw DossierError(.outputUnavailable, "cannot create the output folder", at: SourceLocation(file: out.path))
+        }
+        let staging = out.appendingPathComponent(".dossier-staging-\(request.requestID)-\(UUID().uuidString.prefix(8))")
+        let bundle = staging.appendingPathComponent("bundle")
+        do {
+            try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(at: bundle, withIntermediateDirectories: false)
+        } catch {
+            throw DossierError(.outputUnavailable, "cannot create a staging folder in the output folder", at: SourceLocation(file: out.path))
+        }
+        defer { try? FileManager.default.removeItem(at: staging) }
+
+        // Resolve identity and collect.
+        let resolver = IdentityResolver(map: map, normalizer: normalizer)
+        let stores = resolver.stores(kind: request.kind, staging: staging)
+        let resolution = try await resolver.resolve(given: given, sources: sources, into: stores)
+        log.info("collected", metadata: ["records": "\(stores.all.reduce(0) { $0 + $1.count })", "rounds": "\(resolution.rounds)"])
+
+        // Assemble the bundle: the data first (the fingerprint is what the person's data is).
+        let assembler = BundleAssembler(map: map, bundle: bundle, staging: staging)
+        let data = try assembler.writeData(stores, csvBOM: request.csvBOM)
+        let fingerprint = BundleAssembler.fingerprint(kind: request.kind, files: data.files)
+        let counts = stores.all.map { (dataset: $0.id.description, count: $0.count) }
+        guard request.pack else {
+            return ExportResult(parts: [], archiveSHA256: nil, archiveSize: nil, fingerprint: fingerprint, requestID: request.requestID,
+                                counts: counts, rounds: resolution.rounds, capped: resolution.capped)
+        }
+
+        var files = data.files
+        let informationBuilder = InformationBuilder(map: map, t: texts, kind: request.kind)
+        let information = informationBuilder.build(stores: stores.all)
+        files.append(try assembler.writeJSON(information, to: "information.json"))
+        let page = try IndexPageBuilder(map: map, t: texts).render(
+            information: information, stores: stores.all, files: files.map { ($0.path, $0.bytes) }, request: request,
+            summary: informationBuilder.summary(stores.all))
+        files.append(try assembler.writeText(page, to: "index.html"))
+        let manifest = assembler.manifestHead(request: request, given: given, stores: stores, resolution: resolution,
+                                              datasets: data.datasetEntries, files: files, fingerprint: fingerprint)
+        let manifestFile = try assembler.writeManifest(manifest, matches: data.matches)
+
+        // Checksums: every file of the bundle but the checksum file itself, as `sha256sum -c` reads them.
+        let sums = ([manifestFile] + files).sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+            .map { "\($0.sha256)  \($0.path)\n" }.joined()
+        let sumsFile = try assembler.writeText(sums, to: "SHA256SUMS")
+
+        // Pack.
+        let archives = try Packer(request: request).pack([manifestFile, sumsFile] + files, from: bundle)
+        let first = request.publish ? archives[0].destination : archives[0].temporary
+        let described = try BundleFile.describe(first.lastPathComponent, in: out)
+        log.info("archive written", metadata: ["format": "\(request.format.rawValue)", "parts": "\(archives.count)"])
+        var result = ExportResult(parts: archives.map(\.destination), archiveSHA256: described.sha256, archiveSize: described.bytes,
+                                  fingerprint: fingerprint, requestID: request.requestID, counts: counts,
+                                  rounds: resolution.rounds, capped: resolution.capped)
+        if !request.publish { result.unpublished = archives }
+        return result
+    }
+}
