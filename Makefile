@@ -46,6 +46,7 @@ venv: deps $(VENV)/.installed
 demo: build samples
 	@rm -rf $(DEMO_OUT) && mkdir -p $(DEMO_OUT)
 	$(DOSSIER) validate --config Samples/dossier.yaml
+	$(DOSSIER) index --config Samples/dossier.yaml
 	@echo "Exporting the sample person (zofia.wisniewska@example.pl):"
 	@$(DOSSIER) export --config Samples/dossier.yaml --email zofia.wisniewska@example.pl --out $(DEMO_OUT)
 
@@ -67,4 +68,4 @@ bench: deps
 	DOSSIER=release Tests/bench/run.sh
 
 clean:
-	rm -rf .build $(VENV) $(DEMO_OUT) Samples/crm/*.sqlite
+	rm -rf .build $(VENV) $(DEMO_OUT) Samples/crm/*.sqlite Samples/index

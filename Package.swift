@@ -39,6 +39,7 @@ let package = Package(
         .target(name: "DossierCollectors", dependencies: [
             "DossierModel", "DossierMap", "DossierIdentity", "CLibXML2",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // JSON, CSV and XML writers for the bundle.
         .target(name: "DossierFormats", dependencies: ["DossierModel", "CLibXML2"]),
@@ -63,7 +64,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "dossier", dependencies: [
-            "DossierEngine", "DossierModel", "DossierMap", "DossierLedger", "DossierArchive",
+            "DossierEngine", "DossierModel", "DossierMap", "DossierLedger", "DossierArchive", "DossierCollectors",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

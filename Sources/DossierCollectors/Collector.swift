@@ -41,11 +41,15 @@ public protocol SourceKind: SourceKindDefinition {
     static func open(_ source: Source, in context: CollectorContext) async throws(DossierError) -> any Collector
 }
 
-/// What a collector needs besides its source: the map (for paths) and the normaliser.
+/// What a collector needs besides its source: the map (for paths), the normaliser, and what the run
+/// does with lookup indexes.
 public struct CollectorContext: Sendable {
     public let map: DataMap
     public let normalizer: any IdentifierNormalizer
-    public init(map: DataMap, normalizer: any IdentifierNormalizer) { self.map = map; self.normalizer = normalizer }
+    public let indexes: IndexPolicy
+    public init(map: DataMap, normalizer: any IdentifierNormalizer, indexes: IndexPolicy = .none) {
+        self.map = map; self.normalizer = normalizer; self.indexes = indexes
+    }
 
     /// The file a dataset reads: its own `path`, else its source's.
     public func file(of dataset: Dataset, in source: Source) -> URL {

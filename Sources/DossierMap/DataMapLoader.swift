@@ -79,7 +79,8 @@ private struct MapReader {
         var purposes: [Purpose] = [], categories: [Category] = [], recipients: [Recipient] = [], sources: [Source] = []
         var purposeNodes: [String: MapNode] = [:]
         var ledger = LedgerSettings()
-        let top = try root.entries(allowed: ["version", "controller", "fees", "purposes", "categories", "recipients", "sources", "resolution", "ledger"],
+        var indexPath: String?
+        let top = try root.entries(allowed: ["version", "controller", "fees", "purposes", "categories", "recipients", "sources", "resolution", "ledger", "index"],
                                    required: ["version", "controller", "purposes", "categories", "sources"])
         for (key, node) in top where key == "version" {
             version = try node.int()
@@ -100,6 +101,8 @@ private struct MapReader {
             case "recipients":
                 for (id, r) in try node.entries() { recipients.append(try readRecipient(id, r)) }
             case "ledger": ledger = try readLedger(node)
+            case "index":
+                for (k, v) in try node.entries(allowed: ["path"], required: ["path"]) where k == "path" { indexPath = try v.nonEmptyString() }
             case "resolution":
                 for (k, v) in try node.entries(allowed: ["max_rounds"]) where k == "max_rounds" {
                     maxRounds = try v.int()
@@ -118,6 +121,7 @@ private struct MapReader {
         var map = DataMap(file: file, version: version, controller: controller!, fees: fees, purposes: purposes,
                           categories: categories, recipients: recipients, sources: sources, maxRounds: maxRounds)
         map.ledger = ledger
+        map.indexPath = indexPath
         return map
     }
 

@@ -37,6 +37,8 @@ public struct DataMap: Sendable {
     public var maxRounds: Int
     /// Where the request ledger lives and the rules it applies (`ledger:`); defaults when absent.
     public var ledger: LedgerSettings = LedgerSettings()
+    /// The folder of the file sources' lookup indexes (`index.path`), as written in the map.
+    public var indexPath: String?
 
     public init(file: String, version: Int, controller: Controller, fees: Fees?, purposes: [Purpose],
                 categories: [Category], recipients: [Recipient], sources: [Source], maxRounds: Int) {

@@ -55,6 +55,8 @@ public struct DossierError: Error, Sendable, CustomStringConvertible {
         case verification
         /// The reason an action needs.
         case reason
+        /// The folder of the lookup indexes.
+        case indexFolder
     }
 
     public let kind: Kind

@@ -14,7 +14,7 @@ struct Dossier: AsyncParsableCommand {
         65 the action is refused in the request's state; 70 internal error; 73 the output cannot be created; 74 an I/O error while writing; 75 another process is working on the request (try again).
         """,
         version: "0.1.0",
-        subcommands: [Export.self, Validate.self, Request.self, Audit.self]
+        subcommands: [Export.self, Validate.self, Index.self, Request.self, Audit.self]
     )
 
     static func main() async {
@@ -53,6 +53,7 @@ struct Dossier: AsyncParsableCommand {
         case .dataMap?: return "\(error.message): give --config FILE"
         case .verification?: return "say how the identity was checked (--method) and who checked it (--by)"
         case .reason?: return "\(error.message) (give it with --reason)"
+        case .indexFolder?: return "no folder for the lookup indexes: give --index-dir DIR, or index.path in the data map"
         case nil: return error.description
         }
     }

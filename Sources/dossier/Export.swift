@@ -45,6 +45,8 @@ struct Export: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Language of the bundle's texts (default: the data map's first).", valueName: "code"))
     var language: String?
 
+    @OptionGroup var index: IndexOptions
+
     func run() async throws {
         let identifiers = try person.identifiers()
         let date: Date
@@ -66,7 +68,7 @@ struct Export: AsyncParsableCommand {
         request.splitSize = try splitSize.map { s throws(DossierError) in try parseSize(s) }
         request.csvBOM = archive.csvBOM
         request.passphrase = try archive.passphrase()
-        let result = try await Exporter(map: map).export(request)
+        let result = try await Exporter(map: map, indexFolder: index.folder).export(request)
         for part in result.parts { print(part.path) }
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DossierCollectors
 import DossierEngine
 import DossierModel
 import Foundation
@@ -17,12 +18,20 @@ struct Validate: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The data map (YAML).", valueName: "file"))
     var config: String
 
+    @OptionGroup var index: IndexOptions
+
     func run() async throws {
         let map = try Exporter.loadMap(file: config)
-        let notes = try await Exporter(map: map).validateSources()
+        let (notes, indexes) = try await Exporter(map: map, indexFolder: index.folder).validateSources()
         let datasets = map.sources.reduce(0) { $0 + $1.datasets.count }
         for (dataset, undescribed) in notes where !undescribed.isEmpty {
             print("note: \(dataset): fields not described by the map: \(undescribed.joined(separator: ", "))")
+        }
+        for (source, state) in indexes {
+            switch state {
+            case .missing, .stale: print("note: index of \(source.id): \(IndexOptions.describe(state, kind: source.kind))")
+            default: break
+            }
         }
         print("ok: \(config): \(map.sources.count) sources, \(datasets) datasets")
     }

@@ -29,30 +29,55 @@ enum CSVKind: FileSourceKind {
 struct CSVFormat: RecordFileFormat {
     let delimiter: UInt8
 
-    func fieldNames(_ file: URL, dataset: Dataset, source: String, normalizer: any IdentifierNormalizer) throws(DossierError) -> [String] {
+    var supportsIndex: Bool { true }
+
+    /// The header: read-back parses one row and names its cells.
+    func layout(of file: URL, source: String) throws(DossierError) -> [String] {
         var header: [String] = []
-        try scan(file, source: source, header: { header = $0 }) { _ throws(DossierError) in }
+        try rows(file, source: source, header: { header = $0 }, until: { true }) { _, _ throws(DossierError) in }
         return header
+    }
+
+    func scanRanges(_ file: URL, datasets: [Dataset], source: String,
+                    _ body: (Record, ByteRange, [Int]) throws(DossierError) -> Void) throws(DossierError) {
+        let all = Array(datasets.indices)
+        try rows(file, source: source, header: { _ in }) { record, range throws(DossierError) in try body(record, range, all) }
+    }
+
+    func record(from bytes: [UInt8], range: ByteRange, layout header: [String], file: URL, source: String) throws(DossierError) -> Record? {
+        let reader = CSVRowReader(bytes: bytes, delimiter: delimiter)
+        guard let row = try? reader.nextRow(), row.count == header.count else { return nil }
+        var record = Fields()
+        for (name, cell) in zip(header, row) { record.append(name, .string(cell)) }
+        return record
+    }
+
+    func fieldNames(_ file: URL, dataset: Dataset, source: String, normalizer: any IdentifierNormalizer) throws(DossierError) -> [String] {
+        try layout(of: file, source: source)
     }
 
     func scan(_ file: URL, dataset: Dataset, source: String, prefilter: RecordMatcher?,
               _ body: (Record) throws(DossierError) -> Void) throws(DossierError) {
-        guard let matcher = prefilter else { return try scan(file, source: source, header: { _ in }, body) }
+        guard let matcher = prefilter else {
+            return try rows(file, source: source, header: { _ in }) { record, _ throws(DossierError) in try body(record) }
+        }
         let needles = matcher.rawNeedles
         let lookupColumns = Set(dataset.lookups.map(\.expression))
         var columns: [Int] = []
-        try scan(file, source: source, header: { header in columns = header.indices.filter { lookupColumns.contains(header[$0]) } },
+        try rows(file, source: source, header: { header in columns = header.indices.filter { lookupColumns.contains(header[$0]) } },
                  candidate: { header, row in
             if let needles {
                 return columns.contains { i in needles.contains { RecordMatcher.contains(Array(row[i].utf8)[...], $0) } }
             }
             return !matcher.identifiers(in: Fields(columns.map { (header[$0], Value.string(row[$0])) })).isEmpty
-        }, body)
+        }) { record, _ throws(DossierError) in try body(record) }
     }
 
-    func scan(_ file: URL, source: String, header onHeader: ([String]) -> Void,
+    /// Every row that passes `candidate` as a record, with its byte range; stops after the header
+    /// when `until` says so.
+    func rows(_ file: URL, source: String, header onHeader: ([String]) -> Void, until stop: () -> Bool = { false },
               candidate: ([String], [String]) -> Bool = { _, _ in true },
-              _ body: (Record) throws(DossierError) -> Void) throws(DossierError) {
+              _ body: (Record, ByteRange) throws(DossierError) -> Void) throws(DossierError) {
         let reader: CSVRowReader
         do { reader = try CSVRowReader(url: file, delimiter: delimiter) } catch {
             throw .unreadable("the file cannot be opened", file: file, source: source)
@@ -73,6 +98,7 @@ struct CSVFormat: RecordFileFormat {
             throw .unreadable("the header names the column '\(dup)' twice", file: file, line: 1, source: source)
         }
         onHeader(header)
+        if stop() { return }
         while true {
             let next: [String]?
             do { next = try reader.nextRow() } catch { throw failure(error) }
@@ -84,7 +110,7 @@ struct CSVFormat: RecordFileFormat {
             guard candidate(header, row) else { continue }
             var record = Fields()
             for (name, cell) in zip(header, row) { record.append(name, .string(cell)) }
-            try body(record)
+            try body(record, ByteRange(offset: reader.rowOffset, length: Int(reader.offset - reader.rowOffset)))
         }
     }
 }

@@ -18,11 +18,16 @@ final class CSVRowReader {
         case unreadable
     }
 
-    private let handle: FileHandle
+    private let handle: FileHandle?
     private let delimiter: UInt8
     private var buffer: [UInt8] = []
     private var position = 0
     private var atEnd = false
+    /// The offset in the file of `buffer[0]`.
+    private var bufferOffset: UInt64 = 0
+    /// The byte offset in the file where the row last returned starts, and where it ends (after its line end).
+    private(set) var rowOffset: UInt64 = 0
+    var offset: UInt64 { bufferOffset + UInt64(position) }
     /// The line the next byte is on (1-based).
     private(set) var line = 1
     /// The line the row last returned started on.
@@ -33,13 +38,22 @@ final class CSVRowReader {
         self.delimiter = delimiter
     }
 
-    deinit { try? handle.close() }
+    /// Reads rows out of bytes already in memory (one record read back through a lookup index).
+    init(bytes: [UInt8], delimiter: UInt8) {
+        handle = nil
+        self.delimiter = delimiter
+        buffer = bytes
+        atEnd = true
+    }
+
+    deinit { try? handle?.close() }
 
     private func fill() throws(Failure) -> Bool {
-        if atEnd { return false }
+        guard !atEnd, let handle else { return false }
         let chunk: Data
         do { chunk = try handle.read(upToCount: 1 << 16) ?? Data() } catch { throw .unreadable }
         if chunk.isEmpty { atEnd = true; return false }
+        bufferOffset += UInt64(buffer.count)
         buffer = Array(chunk)
         position = 0
         return true
@@ -60,12 +74,13 @@ final class CSVRowReader {
 
     /// The next row's fields, or nil at the end of the file. A UTF-8 byte order mark at the start is skipped.
     func nextRow() throws(Failure) -> [String]? {
-        if line == 1, position == 0, buffer.isEmpty {
-            guard try fill() else { return nil }
+        if line == 1, position == 0, bufferOffset == 0 {
+            if buffer.isEmpty, try !fill() { return nil }
             if buffer.starts(with: [0xEF, 0xBB, 0xBF]) { position = 3 }
         }
         guard try peek() != nil else { return nil }
         rowLine = line
+        rowOffset = offset
         var fields: [String] = []
         var field: [UInt8] = []
         field.reserveCapacity(64)

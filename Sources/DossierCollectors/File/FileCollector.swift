@@ -1,10 +1,17 @@
 import DossierMap
 import DossierModel
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// How records are read out of one kind of file (CSV, JSON Lines, XML): the one step that differs
-/// between the file kinds. `FileCollector` owns everything else (opening, matching, the lookup path).
+/// between the file kinds. `FileCollector` owns everything else (opening, matching, the lookup path,
+/// the lookup index).
 protocol RecordFileFormat: Sendable {
+    /// What reading a record back through the index needs to know of its file (CSV: the header).
+    associatedtype Layout: Sendable = Void
+
     /// Streams every record of `dataset` in `file`, in file order. With a `prefilter`, the format may
     /// skip records that cheaply prove unable to hold one of its identifiers (a conservative test:
     /// a record that might match is always passed on); the caller matches every record it is given.
@@ -13,6 +20,20 @@ protocol RecordFileFormat: Sendable {
 
     /// The field names of the records the dataset selects (`where`), in first-seen order.
     func fieldNames(_ file: URL, dataset: Dataset, source: String, normalizer: any IdentifierNormalizer) throws(DossierError) -> [String]
+
+    /// False while the format cannot give byte ranges; its sources are then always scanned.
+    var supportsIndex: Bool { get }
+
+    /// One pass over the file for its lookup index: every record with its byte range and the
+    /// positions (in `datasets`, all of which read this file) of the datasets it may belong to.
+    func scanRanges(_ file: URL, datasets: [Dataset], source: String,
+                    _ body: (Record, ByteRange, [Int]) throws(DossierError) -> Void) throws(DossierError)
+
+    /// Read once when an index of the file is opened.
+    func layout(of file: URL, source: String) throws(DossierError) -> Layout
+
+    /// The record in `bytes`, read back from `range` of the file; nil when they hold no record.
+    func record(from bytes: [UInt8], range: ByteRange, layout: Layout, file: URL, source: String) throws(DossierError) -> Record?
 }
 
 extension RecordFileFormat {
@@ -28,31 +49,117 @@ extension RecordFileFormat {
     }
 }
 
-/// The collector of every file kind: a lookup is one streamed scan of the dataset's file that
-/// matches each record against all wanted identifiers at once.
-final class FileCollector<Format: RecordFileFormat>: Collector {
+extension RecordFileFormat where Layout == Void {
+    func layout(of file: URL, source: String) throws(DossierError) {}
+}
+
+/// The collector of every file kind. A lookup reads the dataset's file through its source's lookup
+/// index when the run has a fresh one (seeking to each record and checking it again), and otherwise
+/// is one streamed scan of the file that matches each record against all wanted identifiers at once.
+final class FileCollector<Format: RecordFileFormat>: IndexedCollector {
     let source: Source
     let context: CollectorContext
     let format: Format
+    let indexState: IndexState
+    private let index: LookupIndex?
+    /// Open descriptors and layouts of the files read through the index, by path.
+    private let files: [String: (fd: Int32, layout: Format.Layout)]
 
     /// Throws `.sourceUnreadable` naming the first dataset file that cannot be read.
     init(source: Source, context: CollectorContext, format: Format) throws(DossierError) {
         self.source = source
         self.context = context
         self.format = format
+        var paths: [String] = []
         for dataset in source.datasets {
             let file = context.file(of: dataset, in: source)
             guard FileManager.default.isReadableFile(atPath: file.path) else {
                 throw .unreadable("the file does not exist or cannot be read", file: file, source: source.id)
             }
+            if !paths.contains(file.path) { paths.append(file.path) }
         }
+        guard format.supportsIndex, let folder = context.indexes.folder else {
+            (indexState, index, files) = (.notUsed, nil, [:])
+            return
+        }
+        let url = LookupIndex.file(for: source, in: folder)
+        var stamps: [String: FileStamp] = [:]
+        for path in paths {
+            do { stamps[path] = try FileStamp.of(URL(fileURLWithPath: path)) } catch {
+                throw .unreadable("the file cannot be read", file: URL(fileURLWithPath: path), source: source.id)
+            }
+        }
+        let definition = Self.definition(of: source, format: format, context: context)
+        let reason = LookupIndex.staleness(of: url, definition: definition, stamps: stamps)
+        var state: IndexState
+        switch (context.indexes, reason) {
+        case (.inspect, nil): state = .fresh
+        case (.inspect, "missing"?), (.use, "missing"?): state = .missing
+        case (.inspect, let why?): state = .stale(why)
+        case (_, nil): state = .fresh
+        case (_, let why?):
+            state = .built(try Self.build(source: source, context: context, format: format, paths: paths, stamps: stamps,
+                                          definition: definition, reason: why, to: url))
+        }
+        var usable = false
+        switch (state, context.indexes) {
+        case (.fresh, .inspect): usable = false
+        case (.fresh, _), (.built, _): usable = true
+        default: usable = false
+        }
+        guard usable else {
+            (indexState, index, files) = (state, nil, [:])
+            return
+        }
+        var opened: [String: (fd: Int32, layout: Format.Layout)] = [:]
+        do {
+            for path in paths {
+                let layout = try format.layout(of: URL(fileURLWithPath: path), source: source.id)
+                let fd = open(path, O_RDONLY | O_CLOEXEC)
+                guard fd >= 0 else { throw DossierError.unreadable("the file cannot be opened", file: URL(fileURLWithPath: path), source: source.id) }
+                opened[path] = (fd, layout)
+            }
+            index = try LookupIndex.open(url)
+        } catch let error as DossierError {
+            for (_, f) in opened { Glibc.close(f.fd) }
+            throw error
+        } catch {
+            for (_, f) in opened { Glibc.close(f.fd) }
+            throw .unreadable("the lookup index cannot be opened", file: url, source: source.id)
+        }
+        indexState = state
+        files = opened
     }
 
     func find(in dataset: Dataset, identifiers: [Identifier],
               found: (Record, Identifier) throws(DossierError) -> Void) async throws(DossierError) {
         let matcher = RecordMatcher(dataset: dataset, identifiers: identifiers, normalizer: context.normalizer)
         if matcher.isEmpty { return }
-        try format.scan(context.file(of: dataset, in: source), dataset: dataset, source: source.id, prefilter: matcher) { record throws(DossierError) in
+        let file = context.file(of: dataset, in: source)
+        if let index, let opened = files[file.path] {
+            // Through the index: every range any wanted identifier points at, in file order, each
+            // record parsed and matched again (a stale entry or a hash collision finds nothing).
+            var ranges: Set<ByteRange> = []
+            for lookup in dataset.lookups {
+                for value in matcher.wanted[lookup.kind] ?? [] {
+                    do { ranges.formUnion(try index.ranges(dataset: dataset.id, kind: lookup.kind, value: value)) } catch {
+                        throw .unreadable("the lookup index cannot be read", file: LookupIndex.file(for: source, in: context.indexes.folder!), source: source.id)
+                    }
+                }
+            }
+            for range in ranges.sorted() {
+                var bytes = [UInt8](repeating: 0, count: range.length)
+                let n = bytes.withUnsafeMutableBytes { pread(opened.fd, $0.baseAddress, range.length, off_t(range.offset)) }
+                guard n == range.length,
+                      let record = try format.record(from: bytes, range: range, layout: opened.layout, file: file, source: source.id) else {
+                    throw .unreadable("the record at byte \(range.offset) is no longer where the lookup index says: the file changed after the index was built; rebuild the index",
+                                      file: file, source: source.id)
+                }
+                for id in matcher.matches(record) { try found(record, id) }
+            }
+            return
+        }
+        try format.scan(file, dataset: dataset, source: source.id, prefilter: matcher) { record throws(DossierError) in
             for id in matcher.matches(record) { try found(record, id) }
         }
     }
@@ -61,7 +168,57 @@ final class FileCollector<Format: RecordFileFormat>: Collector {
         try format.fieldNames(context.file(of: dataset, in: source), dataset: dataset, source: source.id, normalizer: context.normalizer)
     }
 
-    func close() async {}
+    func close() async {
+        index?.close()
+        for (_, f) in files { Glibc.close(f.fd) }
+    }
+
+    // MARK: The index
+
+    /// The part of the map that decides what the index holds: the kind, and every dataset's file,
+    /// selection and lookups.
+    static func definition(of source: Source, format: Format, context: CollectorContext) -> String {
+        var parts = ["kind=\(source.kind)", "options=\(source.options.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })"]
+        for dataset in source.datasets {
+            parts.append("dataset=\(dataset.id)|file=\(context.file(of: dataset, in: source).path)|record=\(dataset.record ?? "")"
+                + "|where=\(dataset.filter.map { "\($0.path)=\($0.value)" })|lookup=\(dataset.lookups.map { "\($0.kind)=\($0.expression)" })")
+        }
+        return parts.joined(separator: "\n")
+    }
+
+    /// One streamed pass over each file of the source, all its datasets at once.
+    static func build(source: Source, context: CollectorContext, format: Format, paths: [String], stamps: [String: FileStamp],
+                      definition: String, reason: String, to url: URL) throws(DossierError) -> IndexBuild {
+        let started = DispatchTime.now().uptimeNanoseconds
+        var entries: [LookupIndex.Entry] = []
+        var records = 0
+        for path in paths {
+            let file = URL(fileURLWithPath: path)
+            let datasets = source.datasets.filter { context.file(of: $0, in: source).path == path }
+            let matchers = datasets.map { RecordMatcher(dataset: $0, identifiers: [], normalizer: context.normalizer) }
+            try format.scanRanges(file, datasets: datasets, source: source.id) { record, range, candidates throws(DossierError) in
+                records += 1
+                for i in candidates where matchers[i].passesFilter(record) {
+                    for (kind, path) in matchers[i].lookups {
+                        guard let value = record.value(at: path) else { continue }
+                        for text in value.scalarTexts {
+                            guard let n = context.normalizer.normalize(text, as: kind) else { continue }
+                            entries.append(LookupIndex.Entry(key: LookupIndex.key(dataset: datasets[i].id, kind: kind, value: n),
+                                                             offset: range.offset, length: Int32(range.length)))
+                        }
+                    }
+                }
+            }
+        }
+        do {
+            try LookupIndex.write(&entries, to: url, definition: definition, stamps: stamps)
+        } catch {
+            throw DossierError(.outputWrite, "cannot write the lookup index of source '\(source.id)'", at: SourceLocation(file: url.path))
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        return IndexBuild(reason: reason, entries: entries.count, records: records,
+                          bytesRead: paths.reduce(0) { $0 + (stamps[$1]?.size ?? 0) }, seconds: seconds)
+    }
 }
 
 /// The map keys every file kind shares: `path` on the source or on each dataset, and `where` on a

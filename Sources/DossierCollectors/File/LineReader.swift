@@ -7,7 +7,12 @@ final class LineReader {
     private var buffer: [UInt8] = []
     private var start = 0
     private var atEnd = false
+    /// Bytes of the file dropped from the front of `buffer` so far.
+    private var dropped: UInt64 = 0
     private(set) var lineNumber = 0
+    /// The byte offset in the file of the line last returned, and its length with its line end.
+    private(set) var lineOffset: UInt64 = 0
+    private(set) var lineLength = 0
 
     init(url: URL) throws {
         handle = try FileHandle(forReadingFrom: url)
@@ -22,6 +27,8 @@ final class LineReader {
                 var end = nl
                 if end > start, buffer[end - 1] == 0x0D { end -= 1 }
                 let line = buffer[start..<end]
+                lineOffset = dropped + UInt64(start)
+                lineLength = nl + 1 - start
                 start = nl + 1
                 lineNumber += 1
                 return line
@@ -29,11 +36,13 @@ final class LineReader {
             if atEnd {
                 guard start < buffer.count else { return nil }
                 let line = buffer[start...]
+                lineOffset = dropped + UInt64(start)
+                lineLength = buffer.count - start
                 start = buffer.count
                 lineNumber += 1
                 return line
             }
-            if start > 0 { buffer.removeFirst(start); start = 0 }
+            if start > 0 { buffer.removeFirst(start); dropped += UInt64(start); start = 0 }
             let chunk = try handle.read(upToCount: 1 << 16) ?? Data()
             if chunk.isEmpty { atEnd = true } else { buffer.append(contentsOf: chunk) }
         }

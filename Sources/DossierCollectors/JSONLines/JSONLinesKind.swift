@@ -14,6 +14,12 @@ enum JSONLinesKind: FileSourceKind {
 struct JSONLinesFormat: RecordFileFormat {
     func scan(_ file: URL, dataset: Dataset, source: String, prefilter: RecordMatcher?,
               _ body: (Record) throws(DossierError) -> Void) throws(DossierError) {
+        try lines(file, source: source, prefilter: prefilter) { record, _ throws(DossierError) in try body(record) }
+    }
+
+    /// Every line's object with the line's byte range.
+    func lines(_ file: URL, source: String, prefilter: RecordMatcher?,
+               _ body: (Record, ByteRange) throws(DossierError) -> Void) throws(DossierError) {
         let needles = prefilter?.rawNeedles
         let reader: LineReader
         do { reader = try LineReader(url: file) } catch {
@@ -35,8 +41,24 @@ struct JSONLinesFormat: RecordFileFormat {
             guard case .object(let record) = value else {
                 throw .unreadable("line is not a JSON object", file: file, line: reader.lineNumber, source: source)
             }
-            try body(record)
+            try body(record, ByteRange(offset: reader.lineOffset, length: reader.lineLength))
         }
+    }
+
+    var supportsIndex: Bool { true }
+
+    func scanRanges(_ file: URL, datasets: [Dataset], source: String,
+                    _ body: (Record, ByteRange, [Int]) throws(DossierError) -> Void) throws(DossierError) {
+        let all = Array(datasets.indices)
+        try lines(file, source: source, prefilter: nil) { record, range throws(DossierError) in try body(record, range, all) }
+    }
+
+    func record(from bytes: [UInt8], range: ByteRange, layout: Void, file: URL, source: String) throws(DossierError) -> Record? {
+        var line = bytes[...]
+        if range.offset == 0, line.starts(with: [0xEF, 0xBB, 0xBF]) { line = line.dropFirst(3) }
+        while let last = line.last, last == 0x0A || last == 0x0D { line = line.dropLast() }
+        guard case .object(let record)? = try? JSON.parse(line) else { return nil }
+        return record
     }
 
     /// `{` first and `}` last, spaces aside.

@@ -33,6 +33,16 @@ enum XMLKind: FileSourceKind {
 }
 
 struct XMLFormat: RecordFileFormat {
+    /// Not yet: XML sources are scanned.
+    var supportsIndex: Bool { false }
+
+    func scanRanges(_ file: URL, datasets: [Dataset], source: String,
+                    _ body: (Record, ByteRange, [Int]) throws(DossierError) -> Void) throws(DossierError) {
+        throw DossierError(.internal, "XML sources have no lookup index yet")
+    }
+
+    func record(from bytes: [UInt8], range: ByteRange, layout: Void, file: URL, source: String) throws(DossierError) -> Record? { nil }
+
     /// Collects libxml2's messages instead of letting it print them.
     private final class ErrorSink {
         var message: String?

@@ -26,12 +26,27 @@ public struct Exporter: Sendable {
 
     public let map: DataMap
     public let logger: Logger
+    /// The folder of the lookup indexes: the given one, else the map's `index.path`, else none.
+    public let indexFolder: URL?
     let normalizer: StandardNormalizer
 
-    public init(map: DataMap, logger: Logger = Logger(label: "dossier")) {
+    public init(map: DataMap, indexFolder: URL? = nil, logger: Logger = Logger(label: "dossier")) {
         self.map = map
         self.logger = logger
+        self.indexFolder = indexFolder ?? map.indexPath.map { map.resolve(path: $0) }
         normalizer = StandardNormalizer(defaultRegion: map.controller.defaultRegion)
+    }
+
+    /// What a single export does with indexes: uses fresh ones, rebuilds stale ones, scans without.
+    var singleExportIndexes: IndexPolicy { indexFolder.map { .use($0) } ?? .none }
+
+    /// Builds or refreshes the lookup index of every file source (in `folder`, else `indexFolder`)
+    /// and says, per source, what was done.
+    public func buildIndexes() async throws(DossierError) -> [(source: Source, state: IndexState)] {
+        guard let folder = indexFolder else {
+            throw DossierError(.usage, "no folder for the lookup indexes is named, and the data map names none in index.path", missing: .indexFolder)
+        }
+        return try await OpenedSources.with(map, indexes: .build(folder)) { sources throws(DossierError) in sources.indexStates }
     }
 
     /// Loads a data map, accepting the source kinds that have a collector.
@@ -56,14 +71,16 @@ public struct Exporter: Sendable {
         return result
     }
 
-    /// Opens every source and checks every dataset. Returns, per dataset, the fields the map does not describe.
-    public func validateSources() async throws(DossierError) -> [(dataset: String, undescribed: [String])] {
+    /// Opens every source and checks every dataset. Returns, per dataset, the fields the map does not
+    /// describe, and, per source, the state of its lookup index (when an index folder is known).
+    public func validateSources() async throws(DossierError) -> (notes: [(dataset: String, undescribed: [String])],
+                                                                 indexes: [(source: Source, state: IndexState)]) {
         for language in map.controller.languages where !Translations.available.contains(language) {
             throw DossierError(.dataMap, "the bundle's texts exist in \(Translations.available.joined(separator: " and ")), not in '\(language)': add Sources/DossierReport/Resources/translations/\(language).json or remove the language",
                                at: SourceLocation(file: map.file, key: "controller.languages"))
         }
         let map = self.map
-        return try await OpenedSources.with(map) { sources throws(DossierError) in
+        return try await OpenedSources.with(map, indexes: indexFolder.map { .inspect($0) } ?? .none) { sources throws(DossierError) in
             var notes: [(String, [String])] = []
             for (source, collector) in sources.collectors {
                 for dataset in source.datasets {
@@ -71,7 +88,7 @@ public struct Exporter: Sendable {
                     notes.append(("\(source.id)/\(dataset.id)", names.filter { !dataset.describes(fieldNamed: $0) }))
                 }
             }
-            return notes
+            return (notes, sources.indexStates)
         }
     }
 
@@ -79,7 +96,9 @@ public struct Exporter: Sendable {
     public func export(_ request: ExportRequest) async throws(DossierError) -> ExportResult {
         try checkRequest(request)
         let exporter = self
-        return try await OpenedSources.with(map) { sources throws(DossierError) in try await exporter.export(request, using: sources) }
+        return try await OpenedSources.with(map, indexes: singleExportIndexes) { sources throws(DossierError) in
+            try await exporter.export(request, using: sources)
+        }
     }
 
     /// Checks what can be checked before any source is opened.

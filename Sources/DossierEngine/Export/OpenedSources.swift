@@ -31,9 +31,10 @@ public final class OpenedSources: Sendable {
     }
 
     /// Opens every source of the map; a source that cannot be opened closes the ones already open.
-    public static func open(_ map: DataMap) async throws(DossierError) -> OpenedSources {
+    /// File sources read, build or inspect their lookup indexes as `indexes` says.
+    public static func open(_ map: DataMap, indexes: IndexPolicy = .none) async throws(DossierError) -> OpenedSources {
         let normalizer = StandardNormalizer(defaultRegion: map.controller.defaultRegion)
-        let context = CollectorContext(map: map, normalizer: normalizer)
+        let context = CollectorContext(map: map, normalizer: normalizer, indexes: indexes)
         var collectors: [(source: Source, collector: any Collector)] = []
         for source in map.sources {
             do {
@@ -51,9 +52,15 @@ public final class OpenedSources: Sendable {
         for (_, collector) in collectors { await collector.close() }
     }
 
+    /// The state of each source's lookup index (`notUsed` for sources that keep none).
+    public var indexStates: [(source: Source, state: IndexState)] {
+        collectors.map { ($0.source, ($0.collector as? any IndexedCollector)?.indexState ?? .notUsed) }
+    }
+
     /// Opens the map's sources, runs `body` with them, and closes them whatever happens.
-    public static func with<T>(_ map: DataMap, _ body: (OpenedSources) async throws(DossierError) -> T) async throws(DossierError) -> T {
-        let sources = try await open(map)
+    public static func with<T>(_ map: DataMap, indexes: IndexPolicy = .none,
+                               _ body: (OpenedSources) async throws(DossierError) -> T) async throws(DossierError) -> T {
+        let sources = try await open(map, indexes: indexes)
         do {
             let value = try await body(sources)
             await sources.close()

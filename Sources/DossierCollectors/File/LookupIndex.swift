@@ -1,0 +1,216 @@
+import Crypto
+import DossierModel
+import Foundation
+import GRDB
+
+/// What a run does with the lookup indexes of file sources.
+///
+/// ```swift
+/// let context = CollectorContext(map: map, normalizer: normalizer, indexes: .use(folder))
+/// ```
+public enum IndexPolicy: Sendable, Equatable {
+    /// Scan the files; no index is read or written.
+    case none
+    /// Look at the indexes in the folder and say whether each is fresh; read and write none.
+    case inspect(URL)
+    /// Use a fresh index, rebuild a stale one, scan a file source that has none (single exports).
+    case use(URL)
+    /// Build what is missing or stale, then use it (`dossier index`, batches).
+    case build(URL)
+
+    var folder: URL? {
+        switch self {
+        case .none: return nil
+        case .inspect(let u), .use(let u), .build(let u): return u
+        }
+    }
+}
+
+/// The state of one source's lookup index when the source was opened.
+public enum IndexState: Sendable, Equatable {
+    /// The run uses no index for this source.
+    case notUsed
+    /// No index exists.
+    case missing
+    /// An index exists but no longer describes the files or the map (the reason says which).
+    case stale(String)
+    /// The index matches the files and the map, and is used.
+    case fresh
+    /// The index was built (or rebuilt) now.
+    case built(IndexBuild)
+}
+
+/// What building an index took.
+public struct IndexBuild: Sendable, Equatable {
+    /// Why it was built: `missing`, or the reason the old one was stale.
+    public let reason: String
+    public let entries: Int
+    public let records: Int
+    public let bytesRead: UInt64
+    public let seconds: Double
+}
+
+/// A collector that can keep a lookup index.
+public protocol IndexedCollector: Collector {
+    var indexState: IndexState { get }
+}
+
+/// A byte range of a record in its file.
+struct ByteRange: Hashable, Comparable, Sendable {
+    let offset: UInt64
+    let length: Int
+    static func < (a: ByteRange, b: ByteRange) -> Bool { a.offset < b.offset }
+}
+
+/// What identifies a file's content without reading all of it: size, modification time, and the
+/// SHA-256 of sixteen 4 KiB blocks spread over the file (its first and last included).
+struct FileStamp: Equatable {
+    let size: UInt64
+    let modified: Int64 // nanoseconds since 1970
+    let fingerprint: String
+
+    static let blocks = 16
+    static let blockSize = 4096
+
+    static func of(_ file: URL) throws -> FileStamp {
+        var st = stat()
+        guard stat(file.path, &st) == 0 else { throw CocoaError(.fileReadNoSuchFile) }
+        let size = UInt64(st.st_size)
+        let modified = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+        let fd = open(file.path, O_RDONLY)
+        guard fd >= 0 else { throw CocoaError(.fileReadNoPermission) }
+        defer { close(fd) }
+        var hasher = SHA256()
+        var block = [UInt8](repeating: 0, count: blockSize)
+        let span = size > UInt64(blockSize) ? size - UInt64(blockSize) : 0
+        for i in 0..<blocks {
+            let at = span * UInt64(i) / UInt64(blocks - 1)
+            let n = block.withUnsafeMutableBytes { pread(fd, $0.baseAddress, blockSize, off_t(at)) }
+            guard n >= 0 else { throw CocoaError(.fileReadUnknown) }
+            hasher.update(data: block[0..<n])
+        }
+        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return FileStamp(size: size, modified: modified, fingerprint: digest)
+    }
+}
+
+/// A source's lookup index: one SQLite file holding, for every dataset and lookup, the normalised
+/// value → the byte ranges of the records that hold it. Keys are a 64-bit FNV-1a hash of
+/// (dataset, identifier kind, value): a collision only costs reading a record that the caller
+/// checks again and drops.
+///
+/// The file also records what it was built from (every file's `FileStamp`, and the part of the
+/// data map that decides what is indexed); an index that differs in either is stale and never used.
+final class LookupIndex: Sendable {
+    static let formatVersion = 1
+    private let queue: DatabaseQueue
+
+    private init(queue: DatabaseQueue) { self.queue = queue }
+
+    /// The index file of a source in `folder`.
+    static func file(for source: Source, in folder: URL) -> URL {
+        folder.appendingPathComponent("\(source.id).index.sqlite")
+    }
+
+    static func key(dataset: String, kind: IdentifierKind, value: String) -> Int64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ s: String) {
+            for b in s.utf8 { hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+            hash = (hash ^ 0) &* 0x0000_0100_0000_01b3
+        }
+        mix(dataset); mix(kind.name); mix(value)
+        return Int64(bitPattern: hash)
+    }
+
+    /// The byte ranges of the records of `dataset` whose `kind` lookup holds `value`.
+    func ranges(dataset: String, kind: IdentifierKind, value: String) throws -> [ByteRange] {
+        let key = Self.key(dataset: dataset, kind: kind, value: value)
+        return try queue.read { db in
+            let statement = try db.cachedStatement(sql: "SELECT offset, length FROM entries WHERE key = ?")
+            return try Row.fetchAll(statement, arguments: [key]).map { ByteRange(offset: UInt64($0[0] as Int64), length: $0[1]) }
+        }
+    }
+
+    func close() { try? queue.close() }
+
+    // MARK: Opening and checking
+
+    /// Why the index at `url` does not describe `definition` and `stamps`, or nil when it does.
+    static func staleness(of url: URL, definition: String, stamps: [String: FileStamp]) -> String? {
+        guard FileManager.default.fileExists(atPath: url.path) else { return "missing" }
+        do {
+            var config = Configuration()
+            config.readonly = true
+            let queue = try DatabaseQueue(path: url.path, configuration: config)
+            defer { try? queue.close() }
+            return try queue.read { db -> String? in
+                let meta = Dictionary(try Row.fetchAll(db, sql: "SELECT name, value FROM meta").map { ($0[0] as String, $0[1] as String) },
+                                      uniquingKeysWith: { a, _ in a })
+                if meta["format"] != String(formatVersion) { return "it was built by another version of Dossier" }
+                if meta["definition"] != definition { return "the data map's datasets changed" }
+                var stored: [String: FileStamp] = [:]
+                for row in try Row.fetchAll(db, sql: "SELECT path, size, modified, fingerprint FROM files") {
+                    stored[row[0]] = FileStamp(size: UInt64(row[1] as Int64), modified: row[2], fingerprint: row[3])
+                }
+                for (path, stamp) in stamps.sorted(by: { $0.key < $1.key }) {
+                    guard let old = stored[path] else { return "it does not cover \(URL(fileURLWithPath: path).lastPathComponent)" }
+                    if old.size != stamp.size { return "\(URL(fileURLWithPath: path).lastPathComponent) changed size" }
+                    if old.modified != stamp.modified { return "\(URL(fileURLWithPath: path).lastPathComponent) was modified" }
+                    if old.fingerprint != stamp.fingerprint { return "\(URL(fileURLWithPath: path).lastPathComponent) changed content" }
+                }
+                return stored.count == stamps.count ? nil : "it covers other files"
+            }
+        } catch {
+            return "it cannot be read"
+        }
+    }
+
+    static func open(_ url: URL) throws -> LookupIndex {
+        var config = Configuration()
+        config.readonly = true
+        return LookupIndex(queue: try DatabaseQueue(path: url.path, configuration: config))
+    }
+
+    // MARK: Building
+
+    /// One entry: the key and where the record is.
+    struct Entry {
+        let key: Int64
+        let offset: UInt64
+        let length: Int32
+    }
+
+    /// Writes a new index file at `url` (under a temporary name, renamed when complete) from the entries.
+    static func write(_ entries: inout [Entry], to url: URL, definition: String, stamps: [String: FileStamp]) throws {
+        entries.sort { ($0.key, $0.offset) < ($1.key, $1.offset) }
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString.prefix(8)).partial")
+        defer { try? FileManager.default.removeItem(at: temporary) }
+        do {
+            let queue = try DatabaseQueue(path: temporary.path)
+            try queue.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA page_size = 8192")
+                try db.inTransaction {
+                    try db.execute(sql: """
+                        CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+                        CREATE TABLE files (path TEXT PRIMARY KEY, size INTEGER NOT NULL, modified INTEGER NOT NULL, fingerprint TEXT NOT NULL);
+                        CREATE TABLE entries (key INTEGER NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL,
+                                              PRIMARY KEY (key, offset)) WITHOUT ROWID;
+                        """)
+                    try db.execute(sql: "INSERT INTO meta VALUES ('format', ?), ('definition', ?)", arguments: [String(formatVersion), definition])
+                    for (path, s) in stamps {
+                        try db.execute(sql: "INSERT INTO files VALUES (?, ?, ?, ?)", arguments: [path, Int64(s.size), s.modified, s.fingerprint])
+                    }
+                    let insert = try db.makeStatement(sql: "INSERT OR IGNORE INTO entries VALUES (?, ?, ?)")
+                    for e in entries {
+                        try insert.execute(arguments: [e.key, Int64(e.offset), Int64(e.length)])
+                    }
+                    return .commit
+                }
+            }
+            try queue.close()
+            chmod(temporary.path, 0o600)
+            if rename(temporary.path, url.path) != 0 { throw CocoaError(.fileWriteUnknown) }
+        }
+    }
+}

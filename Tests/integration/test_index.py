@@ -1,0 +1,226 @@
+"""Lookup indexes of file sources (`dossier index`, `--index-dir`, `index.path`): built in one pass,
+used while fresh, rebuilt when stale, never trusted blindly: a record read back through an index is
+checked again, so an index that missed an edit cannot put someone else's record in a bundle."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+
+from conftest import (EX_NOINPUT, EX_USAGE, SAMPLES_MAP, assert_one_line_error, build_mini, export,
+                      read_archive, run)
+
+ANNA = "anna@example.pl"
+
+
+def index_lines(proc) -> dict[str, str]:
+    """`index: SOURCE: STATE` lines -> {source: state}."""
+    assert proc.returncode == 0, proc.stderr
+    out = {}
+    for line in proc.stdout.splitlines():
+        if line.startswith("index: "):
+            source, state = line[len("index: "):].split(": ", 1)
+            out[source] = state
+    return out
+
+
+def mk(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def records(archive: Path, source: str, dataset: str) -> list[dict]:
+    entries = read_archive(archive)
+    name = f"data/{source}/{dataset}.json"
+    return json.loads(entries[name])["records"] if name in entries else []
+
+
+def counts(archive: Path) -> dict[str, int]:
+    manifest = json.loads(read_archive(archive)["manifest.json"])
+    return {f"{d['source']}/{d['dataset']}": d["count"] for d in manifest["datasets"]}
+
+
+def test_index_builds_every_file_source_once_then_is_fresh(dossier, mini_map, tmp_path):
+    folder = tmp_path / "idx"
+    first = index_lines(run(dossier, "index", "--config", mini_map, "--index-dir", folder))
+    assert first["crm"].startswith("no index needed")
+    # lists.csv: 2 rows, each found by e-mail and by phone; events.jsonl: 4 records, 3 of them logins.
+    assert first["lists"].startswith("built (missing): 2 records, 4 entries"), first["lists"]
+    assert first["events"].startswith("built (missing): 4 records, 3 entries"), first["events"]
+    assert first["contests"].startswith("no index")
+    for name in ("lists.index.sqlite", "events.index.sqlite"):
+        path = folder / name
+        assert path.is_file()
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert sorted(p.name for p in folder.iterdir()) == ["events.index.sqlite", "lists.index.sqlite"], "a temporary file was left"
+    second = index_lines(run(dossier, "index", "--config", mini_map, "--index-dir", folder))
+    assert second["lists"] == "fresh" and second["events"] == "fresh"
+
+
+def test_index_holds_normalised_lookup_values(dossier, mini_map, tmp_path):
+    """The index is a SQLite file an operator can open: every entry points at a real record."""
+    folder = tmp_path / "idx"
+    index_lines(run(dossier, "index", "--config", mini_map, "--index-dir", folder))
+    conn = sqlite3.connect(folder / "lists.index.sqlite")
+    rows = conn.execute("SELECT offset, length FROM entries ORDER BY offset").fetchall()
+    files = conn.execute("SELECT path, size FROM files").fetchall()
+    conn.close()
+    data = (mini_map.parent / "lists.csv").read_bytes()
+    assert files == [(str(mini_map.parent / "lists.csv"), len(data))]
+    header_end = data.index(b"\r\n") + 2
+    # Two rows, two entries each (e-mail, phone), each range exactly one CSV row with its line end.
+    assert sorted(set(rows)) == [(header_end, data.index(b"\r\n", header_end) + 2 - header_end),
+                                 (data.index(b"\r\n", header_end) + 2, len(data) - data.index(b"\r\n", header_end) - 2)]
+    assert len(rows) == 4
+
+
+def test_no_index_folder_is_a_usage_error(dossier, mini_map):
+    proc = run(dossier, "index", "--config", mini_map)
+    assert_one_line_error(proc, EX_USAGE, "--index-dir", "index.path")
+
+
+def test_indexed_exports_are_byte_identical_to_scanned_ones(dossier, mini_map, tmp_path):
+    folder = tmp_path / "idx"
+    index_lines(run(dossier, "index", "--config", mini_map, "--index-dir", folder))
+    for who in ([("email", ANNA)], [("phone", "22 122 86 17")], [("email", "jan@example.pl")], [("email", "nobody@example.pl")]):
+        scanned = export(dossier, mini_map, who, mk(tmp_path / "scan"), request_id="R-1")
+        proc = run(dossier, "export", "--config", mini_map, *sum((["--" + k, v] for k, v in who), []), "--out", tmp_path / "ix",
+                   "--request-id", "R-1", "--as-of", "2026-01-02T03:04:05Z", "--index-dir", folder)
+        assert proc.returncode == 0, proc.stderr
+        indexed = Path(proc.stdout.splitlines()[-1])
+        assert indexed.read_bytes() == scanned.read_bytes(), f"{who}: the indexed export differs from the scanned one"
+    assert counts(indexed)["lists/subscribers"] == 0
+
+
+def test_samples_indexed_exports_match_scanned_ones(dossier, tmp_path):
+    """Every subscriber of the sample mailing list, exported through indexes and by scanning."""
+    folder = tmp_path / "idx"
+    built = index_lines(run(dossier, "index", "--config", SAMPLES_MAP, "--index-dir", folder))
+    assert built["mailing"].startswith("built (missing)") and built["training"].startswith("built (missing)")
+    with open(SAMPLES_MAP.parent / "mailing" / "subscribers.csv", newline="", encoding="utf-8") as f:
+        emails = sorted({row["Email Address"].strip().lower() for row in csv.DictReader(f)})[:12]
+    assert len(emails) == 12
+    for n, email in enumerate(emails):
+        rid = f"R-{n}"
+        scanned = export(dossier, SAMPLES_MAP, [("email", email)], mk(tmp_path / "scan"), request_id=rid)
+        proc = run(dossier, "export", "--config", SAMPLES_MAP, "--email", email, "--out", tmp_path / "ix",
+                   "--request-id", rid, "--as-of", "2026-01-02T03:04:05Z", "--index-dir", folder)
+        assert proc.returncode == 0, proc.stderr
+        assert Path(proc.stdout.splitlines()[-1]).read_bytes() == scanned.read_bytes(), email
+
+
+def test_index_path_in_the_map_is_where_indexes_live(dossier, tmp_path):
+    from conftest import MINI_MAP
+    map_path = build_mini(tmp_path / "m", map_text=MINI_MAP + "index: { path: idx }\n")
+    first = index_lines(run(dossier, "index", "--config", map_path))
+    assert first["lists"].startswith("built")
+    index_file = tmp_path / "m" / "idx" / "lists.index.sqlite"
+    assert index_file.is_file()
+    proc = run(dossier, "validate", "--config", map_path)
+    assert proc.returncode == 0 and "note: index" not in proc.stdout, proc.stdout
+    # An export without --index-dir finds the map's folder: the stale index is rebuilt in it.
+    with open(tmp_path / "m" / "lists.csv", "a", encoding="utf-8", newline="") as f:
+        f.write("Anna@example.pl,Anna again,,\r\n")
+    built_at = index_file.stat().st_mtime_ns
+    archive = export(dossier, map_path, [("email", ANNA)], mk(tmp_path / "o"))
+    assert counts(archive)["lists/subscribers"] == 2
+    assert index_file.stat().st_mtime_ns != built_at, "the export did not rebuild the map's stale index"
+
+
+def test_validate_names_missing_and_stale_indexes(dossier, mini_map, tmp_path):
+    folder = tmp_path / "idx"
+    proc = run(dossier, "validate", "--config", mini_map, "--index-dir", folder)
+    assert proc.returncode == 0, proc.stderr
+    assert "note: index of lists: missing" in proc.stdout and "note: index of events: missing" in proc.stdout
+    assert not folder.exists() or not any(folder.iterdir()), "validate built an index"
+    index_lines(run(dossier, "index", "--config", mini_map, "--index-dir", folder))
+    with open(mini_map.parent / "lists.csv", "a", encoding="utf-8", newline="") as f:
+        f.write("ewa@example.pl,Ewa,,\r\n")
+    proc = run(dossier, "validate", "--config", mini_map, "--index-dir", folder)
+    assert "note: index of lists: stale: lists.csv changed size" in proc.stdout, proc.stdout
+    assert "note: index of events" not in proc.stdout
+
+
+def test_a_stale_index_is_rebuilt_by_an_export(dossier, mini_map, tmp_path):
+    folder = tmp_path / "idx"
+    index_lines(run(dossier, "index", "--config", mini_map, "--index-dir", folder))
+    with open(mini_map.parent / "lists.csv", "a", encoding="utf-8", newline="") as f:
+        f.write("Anna@example.pl,Anna again,,\r\n")
+    proc = run(dossier, "export", "--config", mini_map, "--email", ANNA, "--out", tmp_path / "o", "--index-dir", folder)
+    assert proc.returncode == 0, proc.stderr
+    assert counts(Path(proc.stdout.splitlines()[-1]))["lists/subscribers"] == 2
+    assert index_lines(run(dossier, "index", "--config", mini_map, "--index-dir", folder))["lists"] == "fresh"
+
+
+def test_a_changed_map_makes_the_index_stale(dossier, mini_map, tmp_path):
+    folder = tmp_path / "idx"
+    index_lines(run(dossier, "index", "--config", mini_map, "--index-dir", folder))
+    text = mini_map.read_text(encoding="utf-8").replace("lookup: { email: Email Address, phone: Phone }",
+                                                       "lookup: { email: Email Address }")
+    mini_map.write_text(text, encoding="utf-8")
+    again = index_lines(run(dossier, "index", "--config", mini_map, "--index-dir", folder))
+    assert again["lists"].startswith("built (the data map's datasets changed): 2 records, 2 entries"), again["lists"]
+    assert again["events"] == "fresh"
+
+
+def test_a_damaged_index_is_rebuilt(dossier, mini_map, tmp_path):
+    folder = tmp_path / "idx"
+    index_lines(run(dossier, "index", "--config", mini_map, "--index-dir", folder))
+    (folder / "events.index.sqlite").write_bytes(b"not a database at all" * 100)
+    again = index_lines(run(dossier, "index", "--config", mini_map, "--index-dir", folder))
+    assert again["events"].startswith("built (it cannot be read)"), again["events"]
+
+
+def big_jsonl(subject_line: str) -> str:
+    """Filler lines around one line of Anna's: her line sits between the fingerprint's sampled
+    blocks (the first 4 KiB and the block at 1/15 of the file), so an in-place edit of it that keeps
+    the size and the modification time goes unseen by the index's freshness check."""
+    filler = [json.dumps({"seq": 1000 + i, "type": "login", "contact_id": 999, "pad": "x" * 80}) for i in range(20_000)]
+    return "\n".join(filler[:400] + [subject_line] + filler[400:]) + "\n"
+
+
+def test_an_edit_the_index_cannot_see_never_puts_a_wrong_record_in_a_bundle(dossier, tmp_path):
+    line = '{"seq": 2, "type": "login", "contact_id": "1", "at": "2025-01-02T10:00:00Z", "device": {"os": "android", "ip": "10.0.0.2"}}'
+    map_path = build_mini(tmp_path / "m", jsonl_text=big_jsonl(line))
+    events = tmp_path / "m" / "events.jsonl"
+    folder = tmp_path / "idx"
+    index_lines(run(dossier, "index", "--config", map_path, "--index-dir", folder))
+    before = export(dossier, map_path, [("email", ANNA)], mk(tmp_path / "a"))
+    assert [r["seq"] for r in records(before, "events", "logins")] == [2]
+
+    # The record is given to contact 2 in place: same size, modification time put back.
+    data = events.read_bytes()
+    at = data.index(line.encode())
+    assert 4096 < at and at + len(line) < (len(data) - 4096) // 15, "the edit must fall between the sampled blocks"
+    st = events.stat()
+    events.write_bytes(data.replace(b'"contact_id": "1"', b'"contact_id": "2"', 1))
+    os.utime(events, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert index_lines(run(dossier, "index", "--config", map_path, "--index-dir", folder))["events"] == "fresh"
+
+    proc = run(dossier, "export", "--config", map_path, "--email", ANNA, "--out", tmp_path / "b",
+               "--request-id", "R-2", "--index-dir", folder)
+    assert proc.returncode == 0, proc.stderr
+    after = Path(proc.stdout.splitlines()[-1])
+    assert records(after, "events", "logins") == [], "a record that is no longer Anna's came back through the index"
+    assert counts(after)["events/logins"] == 0
+
+
+def test_a_record_that_no_longer_parses_is_an_error_naming_the_index(dossier, tmp_path):
+    line = '{"seq": 2, "type": "login", "contact_id": "1", "at": "2025-01-02T10:00:00Z"}'
+    map_path = build_mini(tmp_path / "m", jsonl_text=big_jsonl(line))
+    events = tmp_path / "m" / "events.jsonl"
+    folder = tmp_path / "idx"
+    index_lines(run(dossier, "index", "--config", map_path, "--index-dir", folder))
+    data = events.read_bytes()
+    st = events.stat()
+    events.write_bytes(data.replace(line.encode(), b"#" * len(line), 1))
+    os.utime(events, ns=(st.st_atime_ns, st.st_mtime_ns))
+    proc = run(dossier, "export", "--config", map_path, "--email", ANNA, "--out", tmp_path / "o", "--index-dir", folder)
+    assert_one_line_error(proc, EX_NOINPUT, "events", "events.jsonl", "index")
+    assert not any(p.suffix == ".zip" for p in (tmp_path / "o").iterdir()), "an archive was written"
