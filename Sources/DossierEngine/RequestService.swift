@@ -24,19 +24,23 @@ public struct Packing: Sendable {
 /// try service.verify(opened.request.id, method: "reply from the registered e-mail", by: "J. Kowalski", today: today)
 /// let delivery = try service.fulfil(opened.request.id, packing: Packing(format: .zip), today: today)
 /// ```
-public final class RequestService {
+public final class RequestService: Sendable {
     public let map: DataMap?
     public let ledger: any Ledger
     public let calendar: WorkingCalendar
     public let archives: URL
     let logger: Logger
-    let now: () -> Date
+    let now: @Sendable () -> Date
+    /// The folder of the lookup indexes, when one is known.
+    public let indexFolder: URL?
 
     /// Opens the ledger named by `ledgerPath`, else by the map's `ledger.path`.
-    public init(map: DataMap?, ledgerPath: String?, logger: Logger = Logger(label: "dossier"), now: @escaping () -> Date = Date.init) throws(DossierError) {
+    public init(map: DataMap?, ledgerPath: String?, indexFolder: URL? = nil, logger: Logger = Logger(label: "dossier"),
+                now: @escaping @Sendable () -> Date = { Date() }) throws(DossierError) {
         self.map = map
         self.logger = logger
         self.now = now
+        self.indexFolder = indexFolder ?? map.flatMap { m in m.indexPath.map { m.resolve(path: $0) } }
         let path: String
         if let ledgerPath {
             path = ledgerPath
@@ -71,13 +75,14 @@ public final class RequestService {
     }
 
     public func open(kind: RequestKind, identifiers given: [(kind: IdentifierKind, text: String)], received: Day,
-                     channel: String = "email", language: String? = nil, today: Day) async throws(DossierError) -> Opened {
+                     channel: String = "email", language: String? = nil, reference: String? = nil,
+                     today: Day) async throws(DossierError) -> Opened {
         let map = try requireMap("opening a request")
         guard received <= today else { throw DossierError(.usage, "the request cannot be received after today (\(today))") }
         if let language, !map.controller.languages.contains(language) {
             throw DossierError(.usage, "the data map offers the languages \(map.controller.languages.joined(separator: ", ")), not '\(language)'")
         }
-        let exporter = Exporter(map: map, logger: logger)
+        let exporter = Exporter(map: map, indexFolder: indexFolder, logger: logger)
         let identifiers = try exporter.normalizedIdentifiers(given)
         let firstDeadline = calendar.deadline(received: received, months: 1)
 
@@ -102,7 +107,8 @@ public final class RequestService {
         }
         let record = try ledger.createRequest(NewRequest(
             kind: kind, received: received, firstDeadline: firstDeadline, channel: channel,
-            language: language ?? map.controller.languages.first ?? "en", identifiers: identifiers, flags: flags, evidence: evidence), at: now())
+            language: language ?? map.controller.languages.first ?? "en", identifiers: identifiers, flags: flags, evidence: evidence,
+            reference: reference), at: now())
         return Opened(request: record, notes: notes)
     }
 
@@ -211,12 +217,16 @@ public final class RequestService {
 
     /// Produces copy 1 of a verified request, free of charge.
     public func fulfil(_ id: String, packing: Packing, today: Day) async throws(DossierError) -> Delivery {
-        let r = try request(id)
+        try await fulfil(try request(id), packing: packing, using: nil)
+    }
+
+    /// Copy 1 of `r` as it stands in the ledger now, over `sources` when a run opened them.
+    func fulfil(_ r: RequestRecord, packing: Packing, using sources: OpenedSources?) async throws(DossierError) -> Delivery {
         try checkDeliverable(r)
         if !r.deliveries.isEmpty {
-            throw DossierError(.refused, "request \(id) is already fulfilled (copy \(r.deliveries.count) delivered); a further copy is 'dossier request copy'")
+            throw DossierError(.refused, "request \(r.id) is already fulfilled (copy \(r.deliveries.count) delivered); a further copy is 'dossier request copy'")
         }
-        return try await deliver(r, packing: packing, fee: 0, currency: quote(r).currency)
+        return try await deliver(r, packing: packing, fee: 0, currency: quote(r).currency, using: sources)
     }
 
     /// Produces a further copy at the quoted fee. Returns nil, producing nothing, unless the fee is accepted.
@@ -243,7 +253,8 @@ public final class RequestService {
     }
 
     /// Claims the request, produces the archive, records the delivery: either both exist afterwards, or neither.
-    func deliver(_ r: RequestRecord, packing: Packing, fee: Decimal, currency: String) async throws(DossierError) -> Delivery {
+    func deliver(_ r: RequestRecord, packing: Packing, fee: Decimal, currency: String,
+                 using sources: OpenedSources? = nil) async throws(DossierError) -> Delivery {
         let format = packing.format
         let map = try requireMap("producing a copy")
         let claim = try ledger.claim(r.id, at: now())
@@ -263,7 +274,9 @@ public final class RequestService {
             export.passphrase = packing.passphrase
             export.csvBOM = packing.csvBOM
             export.publish = false
-            let result = try await Exporter(map: map, logger: logger).export(export)
+            let exporter = Exporter(map: map, indexFolder: indexFolder, logger: logger)
+            let result: ExportResult
+            if let sources { result = try await exporter.export(export, using: sources) } else { result = try await exporter.export(export) }
             guard let archive = result.archive, let finished = result.unpublished.first,
                   let sha = result.archiveSHA256, let size = result.archiveSize else {
                 throw DossierError(.internal, "the export wrote no archive")

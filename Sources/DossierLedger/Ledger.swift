@@ -12,10 +12,12 @@ import Foundation
 /// let request = try ledger.createRequest(draft, at: Date())
 /// try ledger.apply(RequestChange(to: .verified, note: "reply from the registered e-mail"), to: request.id, at: Date())
 /// ```
-public protocol Ledger: AnyObject {
+public protocol Ledger: AnyObject, Sendable {
     /// Stores a new request with a fresh id (`DSR-<year>-<sequence>`), its history and audit rows.
     func createRequest(_ draft: NewRequest, at: Date) throws(DossierError) -> RequestRecord
     func request(_ id: String) throws(DossierError) -> RequestRecord?
+    /// The request opened with this reference (`NewRequest.reference`), if any.
+    func request(reference: String) throws(DossierError) -> RequestRecord?
     /// Requests in id order, optionally only those in `statuses`.
     func requests(statuses: Set<RequestStatus>?) throws(DossierError) -> [RequestRecord]
     /// Applies a status change if the request is still in one of `expected` (compare-and-set).

@@ -72,6 +72,8 @@ public struct RequestRecord: Sendable {
     public var evidence: [Value]
     public var deliveries: [Delivery]
     public var history: [HistoryEvent]
+    /// The request's id in the system it came from (a ticket, a batch manifest's request_id).
+    public var reference: String?
 
     public var isVerified: Bool { verifiedAt != nil }
 }
@@ -86,10 +88,13 @@ public struct NewRequest: Sendable {
     public var identifiers: [Identifier]
     public var flags: [String]
     public var evidence: [Value]
+    /// The request's id in the system it came from; unique in the ledger.
+    public var reference: String?
     public init(kind: RequestKind, received: Day, firstDeadline: Day, channel: String, language: String,
-                identifiers: [Identifier], flags: [String], evidence: [Value]) {
+                identifiers: [Identifier], flags: [String], evidence: [Value], reference: String? = nil) {
         self.kind = kind; self.received = received; self.firstDeadline = firstDeadline; self.channel = channel
         self.language = language; self.identifiers = identifiers; self.flags = flags; self.evidence = evidence
+        self.reference = reference
     }
 }
 

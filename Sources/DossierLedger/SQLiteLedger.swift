@@ -77,6 +77,12 @@ public final class SQLiteLedger: Ledger {
                 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
                 """)
         }
+        m.registerMigration("v2: a request's reference in the system it came from") { db in
+            try db.execute(sql: """
+                ALTER TABLE requests ADD COLUMN reference TEXT;
+                CREATE UNIQUE INDEX requests_reference ON requests(reference) WHERE reference IS NOT NULL;
+                """)
+        }
         return m
     }
 
@@ -141,11 +147,16 @@ public final class SQLiteLedger: Ledger {
             let id = "DSR-\(year)-\(String(format: "%04d", seq))"
             let flags = Value.array(draft.flags.map { .string($0) }).jsonText()
             let evidence = Value.array(draft.evidence).jsonText()
+            if let reference = draft.reference,
+               let existing = try String.fetchOne(db, sql: "SELECT id FROM requests WHERE reference = ?", arguments: [reference]) {
+                throw DossierError(.refused, "a request with the reference '\(reference)' is already in the ledger: \(existing)")
+            }
             try db.execute(sql: """
-                INSERT INTO requests (id, year, seq, kind, status, received, first_deadline, deadline, channel, language, flags, evidence, created_at)
-                VALUES (?, ?, ?, ?, 'received', ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO requests (id, year, seq, kind, status, received, first_deadline, deadline, channel, language, flags, evidence, created_at, reference)
+                VALUES (?, ?, ?, ?, 'received', ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [id, year, seq, draft.kind.rawValue, draft.received.description, draft.firstDeadline.description,
-                                 draft.firstDeadline.description, draft.channel, draft.language, flags, evidence, Self.timestamp(at)])
+                                 draft.firstDeadline.description, draft.channel, draft.language, flags, evidence, Self.timestamp(at),
+                                 draft.reference])
             for identifier in draft.identifiers {
                 try db.execute(sql: "INSERT INTO request_identifiers (request_id, kind, value) VALUES (?, ?, ?)",
                                arguments: [id, identifier.kind.name, identifier.value])
@@ -155,6 +166,7 @@ public final class SQLiteLedger: Ledger {
             var detail = [("kind", draft.kind.rawValue), ("received", draft.received.description),
                           ("deadline", draft.firstDeadline.description), ("identifiers", String(draft.identifiers.count))]
             if !draft.flags.isEmpty { detail.append(("flags", draft.flags.joined(separator: ","))) }
+            if let reference = draft.reference { detail.append(("reference", reference)) }
             try Self.appendAudit(db, at: at, request: id, action: "opened", detail: detail)
             return id
         }
@@ -244,6 +256,13 @@ public final class SQLiteLedger: Ledger {
         try read { db in try Self.load(db, id: id, withHistory: true) }
     }
 
+    public func request(reference: String) throws(DossierError) -> RequestRecord? {
+        try read { db in
+            guard let id = try String.fetchOne(db, sql: "SELECT id FROM requests WHERE reference = ?", arguments: [reference]) else { return nil }
+            return try Self.load(db, id: id, withHistory: false)
+        }
+    }
+
     public func requests(statuses: Set<RequestStatus>?) throws(DossierError) -> [RequestRecord] {
         try read { db in
             let wanted = statuses.map { $0.map(\.rawValue).sorted() }
@@ -279,7 +298,8 @@ public final class SQLiteLedger: Ledger {
             channel: row["channel"], language: row["language"], identifiers: identifiers,
             verificationMethod: row["verification_method"], verifiedBy: row["verified_by"],
             verifiedAt: (row["verified_at"] as String?).map(date), refusalReason: row["refusal_reason"],
-            withdrawalReason: row["withdrawal_reason"], flags: flags, evidence: evidence, deliveries: deliveries, history: history)
+            withdrawalReason: row["withdrawal_reason"], flags: flags, evidence: evidence, deliveries: deliveries, history: history,
+            reference: row["reference"])
     }
 
     static func delivery(_ r: Row) -> Delivery {

@@ -82,28 +82,8 @@ struct Batch: AsyncParsableCommand {
             options.asOf = parsed
         }
 
-        // SIGINT or SIGTERM: take no further request, let those under way finish; a second one stops
-        // at once. Handled on a dispatch queue of its own: the exports keep the cooperative threads
-        // busy, so an async signal sequence (swift-service-lifecycle's UnixSignalsSequence) was only
-        // served after several seconds.
-        // (A queue of its own: the global queues share their threads' limit with the exports.)
-        let stopping = StopFlag()
-        let queue = DispatchQueue(label: "dossier.signals")
-        let signals = [SIGINT, SIGTERM].map { number -> DispatchSourceSignal in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler {
-                if stopping.isSet {
-                    FileHandle.standardError.write(Data("\ndossier: stopped at once; nothing half written is left under a final name. Run the same command again to finish.\n".utf8))
-                    Foundation.exit(75)
-                }
-                stopping.set()
-                FileHandle.standardError.write(Data("\ndossier: stopping: finishing the requests under way (a second signal stops at once)\n".utf8))
-            }
-            source.resume()
-            return source
-        }
-        defer { signals.forEach { $0.cancel() } }
+        let stopping = StopOnSignal()
+        defer { stopping.cancel() }
 
         let display = ProgressDisplay(terminal: isatty(STDERR_FILENO) != 0)
         let summary = try await BatchRunner(exporter: Exporter(map: map, indexFolder: index.folder))
@@ -129,12 +109,38 @@ struct Batch: AsyncParsableCommand {
     }
 }
 
-/// Set once, read from any thread.
-final class StopFlag: Sendable {
-    private let flag = NSLock()
-    nonisolated(unsafe) private var value = false
-    var isSet: Bool { flag.withLock { value } }
-    func set() { flag.withLock { value = true } }
+/// SIGINT or SIGTERM: take no further request and let those under way finish; a second signal
+/// stops at once. Handled on a dispatch queue of its own: the exports keep the cooperative threads
+/// busy, and the global queues share their limit, so an async signal sequence
+/// (swift-service-lifecycle's UnixSignalsSequence) was only served seconds later, after the batch.
+final class StopOnSignal: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stopped = false
+    private var sources: [DispatchSourceSignal] = []
+
+    init() {
+        let queue = DispatchQueue(label: "dossier.signals")
+        sources = [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            source.setEventHandler { [weak self] in self?.received() }
+            source.resume()
+            return source
+        }
+    }
+
+    var isSet: Bool { lock.withLock { stopped } }
+
+    private func received() {
+        if isSet {
+            FileHandle.standardError.write(Data("\ndossier: stopped at once; nothing half written is left under a final name. Run the same command again to finish.\n".utf8))
+            Foundation.exit(75)
+        }
+        lock.withLock { stopped = true }
+        FileHandle.standardError.write(Data("\ndossier: stopping: finishing the requests under way (a second signal stops at once)\n".utf8))
+    }
+
+    func cancel() { sources.forEach { $0.cancel() } }
 }
 
 /// Progress on stderr: a bar redrawn in place on a terminal, a plain line every few seconds otherwise.

@@ -27,7 +27,7 @@ struct LedgerOptions: ParsableArguments {
         Day(utc: Date())
     }
 
-    func service() throws(DossierError) -> RequestService {
+    func service(indexFolder: URL? = nil) throws(DossierError) -> RequestService {
         let map = try config.map { f throws(DossierError) in try Exporter.loadMap(file: f) }
         // With --today, every time the ledger records (history, deliveries, audit) falls on that day,
         // at the current time of day, so that a scripted run keeps its dates consistent.
@@ -37,7 +37,7 @@ struct LedgerOptions: ParsableArguments {
         } else {
             shift = 0
         }
-        return try RequestService(map: map, ledgerPath: ledger, now: { Date().addingTimeInterval(shift) })
+        return try RequestService(map: map, ledgerPath: ledger, indexFolder: indexFolder, now: { Date().addingTimeInterval(shift) })
     }
 }
 

@@ -19,7 +19,7 @@ struct Request: ParsableCommand {
           dossier request verify "$id" --config map.yaml --method "reply from the registered address" --by "J. Kowalski"
           dossier request fulfil "$id" --config map.yaml
         """,
-        subcommands: [RequestOpen.self, RequestVerify.self, RequestExtend.self, RequestFulfil.self, RequestCopy.self,
+        subcommands: [RequestOpen.self, RequestImport.self, RequestVerify.self, RequestExtend.self, RequestFulfil.self, RequestCopy.self,
                       RequestRefuse.self, RequestWithdraw.self, RequestShow.self, RequestList.self]
     )
 }
@@ -60,6 +60,63 @@ struct RequestOpen: AsyncParsableCommand {
         print("opened: \(r.kind.rawValue) request received \(r.received), answer due by \(r.deadline)")
         for note in opened.notes { print("flag: \(note)") }
         print(r.id)
+    }
+}
+
+struct RequestImport: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Open many requests at once from a manifest (the format of 'dossier batch').",
+        discussion: """
+        One request per row. The row's request_id is kept as the request's reference: a row whose \
+        reference is already in the ledger is left alone, so importing the same file twice opens \
+        nothing twice. Columns received (YYYY-MM-DD) and channel may say when and how each request \
+        arrived; --received and --channel give the defaults. A bad row fails alone.
+
+        Prints one line per row (opened, existing or failed, with the ledger's id) and a summary. \
+        Exit codes: 0 every row is in the ledger; 65 some rows failed.
+        """)
+
+    @Argument(help: ArgumentHelp("The manifest: CSV with a header, or JSON Lines.", valueName: "file")) var file: String
+    @OptionGroup var options: LedgerOptions
+
+    @Option(name: .long, help: "The kind of the rows that do not say: access (Art. 15) or portability (Art. 20).")
+    var kind: RequestKind = .access
+
+    @Option(name: .long, help: ArgumentHelp("The day the rows that do not say arrived (YYYY-MM-DD); default today.", valueName: "date"))
+    var received: String?
+
+    @Option(name: .long, help: ArgumentHelp("How the rows that do not say arrived.", valueName: "text"))
+    var channel: String = "import"
+
+    func run() async throws {
+        let today = try options.day()
+        let receivedDay: Day
+        if let received {
+            guard let d = Day(received) else { throw DossierError(.usage, "--received takes a date such as 2026-01-31") }
+            receivedDay = d
+        } else {
+            receivedDay = today
+        }
+        let service = try options.service()
+        guard let map = service.map else { throw DossierError(.usage, "importing requests needs the data map", missing: .dataMap) }
+        let rows = try BatchManifest.read(URL(fileURLWithPath: file), map: map)
+        let imported = try await service.importRequests(rows, kind: kind, received: receivedDay, channel: channel, today: today)
+        for i in imported {
+            switch i.status {
+            case .opened:
+                print("opened: \(i.reference) as \(i.request!.id), \(i.request!.kind.rawValue), answer due by \(i.request!.deadline)")
+                for note in i.notes { print("flag: \(i.request!.id): \(note)") }
+            case .existing: print("existing: \(i.reference) is \(i.request!.id) (\(i.request!.status.rawValue)); left as it is")
+            case .failed: print("failed: \(i.reference): \(i.error ?? "")")
+            }
+        }
+        let count = { (s: RequestService.Imported.Status) in imported.filter { $0.status == s }.count }
+        print("import: \(imported.count) rows: \(count(.opened)) opened, \(count(.existing)) already in the ledger, \(count(.failed)) failed")
+        if count(.failed) > 0 {
+            FileHandle.standardError.write(Data("dossier: \(count(.failed)) of \(imported.count) rows failed; each is named above\n".utf8))
+            throw ExitCode(65)
+        }
     }
 }
 

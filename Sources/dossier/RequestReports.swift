@@ -12,7 +12,7 @@ func requestJSON(_ r: RequestRecord, history: Bool) -> Value {
         ("received", .string(r.received.description)), ("deadline", .string(r.deadline.description)),
         ("first_deadline", .string(r.firstDeadline.description)), ("extended_months", .number(String(r.extendedMonths))),
         ("extension_reason", text(r.extensionReason)),
-        ("channel", .string(r.channel)), ("language", .string(r.language)),
+        ("channel", .string(r.channel)), ("language", .string(r.language)), ("reference", text(r.reference)),
         ("identifiers", .array(r.identifiers.map { .object(Fields([("kind", .string($0.kind.name)), ("value", .string($0.value))])) })),
         ("verification", r.verifiedAt.map { at in .object(Fields([
             ("method", text(r.verificationMethod)), ("by", text(r.verifiedBy)), ("at", .string(at.utcTimestamp)),

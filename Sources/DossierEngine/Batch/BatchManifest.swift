@@ -11,6 +11,9 @@ public struct BatchRequest: Sendable {
     public var kind: RequestKind?
     public var language: String?
     public var format: ArchiveFormat?
+    /// When the request arrived and how (`dossier request import`; a batch ignores them).
+    public var received: Day?
+    public var channel: String?
     /// The line of the manifest it stands on.
     public var line: Int
     /// What is wrong with this request alone (it fails; the others run), or nil.
@@ -27,7 +30,8 @@ public struct BatchRequest: Sendable {
 ///
 /// Columns (keys): `request_id` (required), one per identifier kind (`email`, `phone`, or any kind a
 /// dataset of the map looks up, such as `crm_id`), and optionally `kind` (access, portability),
-/// `language` and `format` (zip, tar.gz, tar.zst). In CSV, one cell holds several values of its kind
+/// `language`, `format` (zip, tar.gz, tar.zst), and for `request import` `received` (a date) and
+/// `channel`. In CSV, one cell holds several values of its kind
 /// separated by `|`; in JSON Lines an identifier is a string, a number, or a list of them. Columns
 /// beginning with `x-` are ignored; any other column is an error, as is a request id given twice.
 ///
@@ -73,7 +77,8 @@ public enum BatchManifest {
     /// An unknown column is an error of the whole manifest, reported at `location`.
     static func request(line: Int, values: [(name: String, values: [String])], kinds: Set<String>, languages: [String],
                         location: SourceLocation) throws(DossierError) -> BatchRequest {
-        var r = BatchRequest(id: "", identifiers: [], kind: nil, language: nil, format: nil, line: line, problem: nil)
+        var r = BatchRequest(id: "", identifiers: [], kind: nil, language: nil, format: nil, received: nil, channel: nil,
+                             line: line, problem: nil)
         var problems: [String] = []
         for (name, given) in values {
             let texts = given.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
@@ -85,13 +90,17 @@ public enum BatchManifest {
             case "format":
                 guard let t = texts.first else { continue }
                 if let f = ArchiveFormat(rawValue: t) { r.format = f } else { problems.append("format '\(t)' is not zip, tar.gz or tar.zst") }
+            case "received":
+                guard let t = texts.first else { continue }
+                if let d = Day(t) { r.received = d } else { problems.append("received '\(t)' is not a date such as 2026-01-31") }
+            case "channel": r.channel = texts.first
             case "language":
                 guard let t = texts.first else { continue }
                 if languages.contains(t) { r.language = t } else { problems.append("the data map offers the languages \(languages.joined(separator: ", ")), not '\(t)'") }
             default:
                 if name.hasPrefix("x-") { continue }
                 guard kinds.contains(name) else {
-                    throw DossierError(.usage, "unknown column '\(name)': expected request_id, kind, language, format or an identifier kind of the map (\(kinds.sorted().joined(separator: ", ")))", at: location)
+                    throw DossierError(.usage, "unknown column '\(name)': expected request_id, kind, language, format, received, channel or an identifier kind of the map (\(kinds.sorted().joined(separator: ", ")))", at: location)
                 }
                 r.identifiers += texts.map { (IdentifierKind(name), $0) }
             }

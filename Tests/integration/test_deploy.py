@@ -1,0 +1,60 @@
+"""The deployment examples under Samples/deploy/: the Kubernetes manifests validate against the
+Kubernetes API schemas (kubernetes-validate), the systemd units pass `systemd-analyze verify`, and
+every command they run is one the binary has, with options it accepts."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from conftest import REPO, run
+
+DEPLOY = REPO / "Samples" / "deploy"
+
+
+def test_kubernetes_manifests_validate():
+    tool = Path(__file__).resolve().parents[2] / ".build-venv" / "bin" / "kubernetes-validate"
+    assert tool.is_file(), "kubernetes-validate is missing from the test environment (Tests/integration/requirements.txt)"
+    for manifest in sorted((DEPLOY / "kubernetes").glob("*.yaml")):
+        proc = subprocess.run([str(tool), "--strict", str(manifest)], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, f"{manifest.name}: {proc.stdout}{proc.stderr}"
+        assert "passed" in proc.stdout + proc.stderr
+
+
+def test_kubernetes_commands_are_the_binary_s(dossier):
+    docs = [d for m in (DEPLOY / "kubernetes").glob("*.yaml") for d in yaml.safe_load_all(m.read_text()) if d]
+    commands = []
+    for doc in docs:
+        spec = doc.get("spec", {})
+        pod = spec.get("jobTemplate", {}).get("spec", {}).get("template", {}).get("spec") or spec.get("template", {}).get("spec")
+        for c in (pod or {}).get("containers", []):
+            commands.append(c["args"])
+    assert {c[0] for c in commands} == {"run-due", "batch"}
+    cron = next(d for d in docs if d["kind"] == "CronJob")
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid", "run-due must not overlap itself"
+    for args in commands:
+        # Every option the manifest passes is one the command knows.
+        helptext = run(dossier, args[0], "--help").stdout
+        for arg in args[1:]:
+            if arg.startswith("--"):
+                assert arg in helptext, f"{args[0]} has no option {arg}"
+
+
+def test_systemd_units_verify(dossier, tmp_path):
+    tool = shutil.which("systemd-analyze")
+    assert tool, "systemd-analyze is missing (Debian package systemd)"
+    for unit in (DEPLOY / "systemd").iterdir():
+        text = unit.read_text(encoding="utf-8").replace("/usr/local/bin/dossier", dossier)
+        (tmp_path / unit.name).write_text(text, encoding="utf-8")
+    units = sorted(str(p) for p in tmp_path.iterdir())
+    proc = subprocess.run([tool, "verify", *units], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stderr.strip() == "", proc.stderr
+    service = (DEPLOY / "systemd" / "dossier-run-due.service").read_text()
+    exec_line = next(line for line in service.splitlines() if line.startswith("ExecStart="))
+    args = exec_line.split()[1:]
+    assert args[0] == "run-due"
+    helptext = run(dossier, "run-due", "--help").stdout
+    assert all(a in helptext for a in args if a.startswith("--"))

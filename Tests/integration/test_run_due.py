@@ -1,0 +1,158 @@
+"""`dossier request import` and `dossier run-due`: many requests opened from a manifest (each once,
+by its reference), and the scheduled job that gives every verified request without a copy its
+copy 1, earliest deadline first, with the same claim and crash rules as `request fulfil`."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import SAMPLES_MAP, read_archive
+from ledger_helpers import Ledger, make_samples_copy
+
+EX_DATAERR = 65
+
+
+def emails(n: int) -> list[str]:
+    with open(SAMPLES_MAP.parent / "mailing" / "subscribers.csv", newline="", encoding="utf-8") as f:
+        found = sorted({row["Email Address"].strip().lower() for row in csv.DictReader(f)})
+    return found[:n]
+
+
+@pytest.fixture
+def ledger(dossier, tmp_path) -> Ledger:
+    return Ledger(dossier, make_samples_copy(tmp_path / "samples"))
+
+
+def import_csv(ledger: Ledger, rows: list[list[str]], header=("request_id", "email", "received", "kind"), *extra):
+    manifest = ledger.root / "requests.csv"
+    with open(manifest, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+    return ledger.request("import", manifest, "--today", "2026-12-01", *extra)
+
+
+def test_import_opens_each_row_once(ledger):
+    people = emails(4)
+    rows = [["T-1", people[0], "2026-11-02", "access"], ["T-2", people[1], "2026-11-20", "portability"],
+            ["T-3", people[2], "", ""], ["T-bad", "not-an-email", "", ""], ["T-4", people[3], "2026-13-01", ""]]
+    proc = import_csv(ledger, rows)
+    assert proc.returncode == EX_DATAERR, proc.stdout + proc.stderr
+    assert "import: 5 rows: 3 opened, 0 already in the ledger, 2 failed" in proc.stdout
+    assert "failed: T-bad: the email identifier given is not an e-mail address" in proc.stdout
+    assert "failed: T-4: received '2026-13-01' is not a date" in proc.stdout
+    listed = {r["reference"]: r for r in ledger.list()}
+    assert sorted(listed) == ["T-1", "T-2", "T-3"]
+    assert listed["T-1"]["received"] == "2026-11-02" and listed["T-1"]["deadline"] == "2026-12-02"
+    assert listed["T-2"]["kind"] == "portability"
+    assert listed["T-3"]["received"] == "2026-12-01" and listed["T-3"]["channel"] == "import"
+    assert ledger.show(listed["T-1"]["id"])["reference"] == "T-1"
+    again = import_csv(ledger, rows[:3])
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "import: 3 rows: 0 opened, 3 already in the ledger, 0 failed" in again.stdout
+    assert len(ledger.list()) == 3
+    audit = ledger.audit("verify")
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+
+
+def open_verified(ledger: Ledger, received: list[str]) -> list[str]:
+    ids = []
+    for email, day in zip(emails(len(received)), received):
+        rid, _ = ledger.open([("email", email)], day, today="2026-12-01")
+        ledger.verify(rid, "2026-12-01")
+        ids.append(rid)
+    return ids
+
+
+def delivered_lines(proc) -> list[str]:
+    return [line.split()[1] for line in proc.stdout.splitlines() if line.startswith("delivered: ")]
+
+
+def test_run_due_fulfils_verified_requests_earliest_deadline_first(ledger):
+    ids = open_verified(ledger, ["2026-11-20", "2026-11-03", "2026-11-12", "2026-11-25"])
+    unverified, _ = ledger.open([("email", emails(6)[5])], "2026-11-01", today="2026-12-01")
+    refused = ids.pop()  # received 25 Nov, verified, then refused: never delivered
+    assert ledger.request("refuse", refused, "--reason", "manifestly unfounded", "--today", "2026-12-01").returncode == 0
+    proc = ledger.run("run-due", "--today", "2026-12-01", "--jobs", "1")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert delivered_lines(proc) == [ids[1], ids[2], ids[0]], "not earliest deadline first"
+    assert "run-due: 3 delivered, 0 skipped, 0 failed, 0 not reached" in proc.stdout
+    for rid in ids:
+        shown = ledger.show(rid)
+        assert shown["status"] == "fulfilled"
+        assert [(d["copy"], d["fee"]) for d in shown["deliveries"]] == [(1, "0.00")]
+        path = ledger.delivery_path(shown["deliveries"][0])
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == shown["deliveries"][0]["sha256"]
+        manifest = json.loads(read_archive(path)["manifest.json"])
+        assert manifest["delivery"] is True and manifest["copy"] == 1 and manifest["request_id"] == rid
+    assert ledger.show(unverified)["deliveries"] == [] and ledger.show(refused)["deliveries"] == []
+    again = ledger.run("run-due", "--today", "2026-12-01")
+    assert again.returncode == 0 and again.stdout.strip() == "run-due: nothing is due", again.stdout
+    assert ledger.audit("verify").returncode == 0
+
+
+def test_run_due_limit_takes_the_earliest(ledger):
+    ids = open_verified(ledger, ["2026-11-20", "2026-11-03", "2026-11-12"])
+    proc = ledger.run("run-due", "--today", "2026-12-01", "--limit", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert delivered_lines(proc) == [ids[1]]
+    assert "run-due: 1 request(s) due, the earliest deadline 2026-12-03" in proc.stdout
+
+
+def test_a_request_claimed_by_a_live_process_is_skipped(ledger):
+    ids = open_verified(ledger, ["2026-11-20", "2026-11-21"])
+    # A live process on this host holds the first request's claim (this test's own pid).
+    ledger.sqlite(f"INSERT INTO claims (request_id, token, pid, host, started_at) VALUES "
+                  f"('{ids[0]}', 'other', {os.getpid()}, '{socket.gethostname()}', '2026-12-01T10:00:00Z')")
+    proc = ledger.run("run-due", "--today", "2026-12-01")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"skipped: {ids[0]}: " in proc.stdout and "being fulfilled by another process" in proc.stdout
+    assert delivered_lines(proc) == [ids[1]]
+    assert ledger.show(ids[0])["deliveries"] == []
+
+
+def test_run_due_killed_and_run_again_delivers_each_copy_once(ledger):
+    ids = open_verified(ledger, [f"2026-11-{d:02d}" for d in range(2, 14)])
+    kills = 0
+    for attempt in range(12):
+        proc = ledger.popen("run-due", "--today", "2026-12-01", "--jobs", "2")
+        try:
+            _, err = proc.communicate(timeout=0.4 + 0.15 * attempt)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+            proc.communicate()
+            kills += 1
+            continue
+        assert proc.returncode == 0, err
+        break
+    final = ledger.run("run-due", "--today", "2026-12-01")
+    assert final.returncode == 0, final.stdout + final.stderr
+    assert final.stdout.strip() == "run-due: nothing is due", final.stdout
+    assert kills >= 1, "the run was never interrupted"
+    delivered = set()
+    for rid in ids:
+        shown = ledger.show(rid)
+        assert [d["copy"] for d in shown["deliveries"]] == [1], (rid, shown["deliveries"])
+        path = ledger.delivery_path(shown["deliveries"][0])
+        with zipfile.ZipFile(path) as z:
+            assert z.testzip() is None
+        delivered.add(path.name)
+    # Nothing else in the archives folder: no orphan archive, no partial file, no staging folder.
+    assert sorted(ledger.archive_names()) == sorted(delivered)
+    assert ledger.audit("verify").returncode == 0
+
+
+def test_run_due_with_nothing_in_the_ledger(ledger):
+    proc = ledger.run("run-due", "--today", "2026-12-01")
+    assert proc.returncode == 0 and proc.stdout.strip() == "run-due: nothing is due"
