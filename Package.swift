@@ -25,6 +25,8 @@ let package = Package(
                        providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "CLibXML2", path: "Sources/C/CLibXML2", pkgConfig: "libxml-2.0",
                        providers: [.apt(["libxml2-dev"])]),
+        // The XML lookup index: a SAX2 scan giving each record's exact byte range, and its read-back.
+        .target(name: "CXMLIndex", dependencies: ["CLibXML2"], path: "Sources/C/CXMLIndex", exclude: ["test"]),
         // libphonenumber ships no pkg-config file: a small C++ target with a C interface.
         .target(name: "CPhoneNumber", path: "Sources/C/CPhoneNumber",
                 linkerSettings: [.linkedLibrary("phonenumber"), .linkedLibrary("protobuf")]),
@@ -37,7 +39,7 @@ let package = Package(
         .target(name: "DossierIdentity", dependencies: ["DossierModel", "CPhoneNumber"]),
         // One folder per source kind: the map keys it reads and the collector it opens.
         .target(name: "DossierCollectors", dependencies: [
-            "DossierModel", "DossierMap", "DossierIdentity", "CLibXML2",
+            "DossierModel", "DossierMap", "DossierIdentity", "CLibXML2", "CXMLIndex",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),

@@ -9,7 +9,7 @@ struct Index: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Build or refresh the lookup indexes of the data map's file sources.",
         discussion: """
-        An index holds, for every lookup of every dataset of a CSV or JSON Lines source, the \
+        An index holds, for every lookup of every dataset of a CSV, JSON Lines or XML source, the \
         normalised value and where in the file the records that hold it are, so that an export \
         reads a few records instead of the whole file. It is rebuilt when a file changes (size, \
         modification time or sampled content) or the map's datasets change; a stale index is never \
@@ -47,6 +47,7 @@ struct IndexOptions: ParsableArguments {
         switch state {
         case .notUsed:
             return kind == "sqlite" ? "no index needed (\(kind): queried)" : "no index (\(kind) sources are scanned)"
+        case .unsupported(let why): return "cannot be indexed (\(why)); scanned"
         case .missing: return "missing (run 'dossier index')"
         case .stale(let why): return "stale: \(why) (run 'dossier index')"
         case .fresh: return "fresh"

@@ -268,9 +268,10 @@ def test_batch_builds_indexes_once_and_keeps_them_in_the_index_folder(dossier, m
     folder = tmp_path / "idx"
     proc = batch(dossier, mini_map, manifest, tmp_path / "out", "--index-dir", folder)
     assert proc.returncode == 0, proc.stderr
-    assert sorted(p.name for p in folder.iterdir()) == ["events.index.sqlite", "lists.index.sqlite"]
+    assert sorted(p.name for p in folder.iterdir()) == ["contests.index.sqlite", "events.index.sqlite", "lists.index.sqlite"]
     again = run(dossier, "index", "--config", mini_map, "--index-dir", folder)
     assert "index: lists: fresh" in again.stdout and "index: events: fresh" in again.stdout
+    assert "index: contests: fresh" in again.stdout
     single = export_bytes(dossier, mini_map, [("email", "anna@example.pl")], "I-1", tmp_path / "single")
     assert (tmp_path / "out" / "dossier-I-1.zip").read_bytes() == single
 

@@ -53,14 +53,16 @@ def test_index_builds_every_file_source_once_then_is_fresh(dossier, mini_map, tm
     # lists.csv: 2 rows, each found by e-mail and by phone; events.jsonl: 4 records, 3 of them logins.
     assert first["lists"].startswith("built (missing): 2 records, 4 entries"), first["lists"]
     assert first["events"].startswith("built (missing): 4 records, 3 entries"), first["events"]
-    assert first["contests"].startswith("no index")
-    for name in ("lists.index.sqlite", "events.index.sqlite"):
+    # entries.xml: 2 <entry> records, each found by e-mail.
+    assert first["contests"].startswith("built (missing): 2 records, 2 entries"), first["contests"]
+    for name in ("lists.index.sqlite", "events.index.sqlite", "contests.index.sqlite"):
         path = folder / name
         assert path.is_file()
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert sorted(p.name for p in folder.iterdir()) == ["events.index.sqlite", "lists.index.sqlite"], "a temporary file was left"
+    assert sorted(p.name for p in folder.iterdir()) == ["contests.index.sqlite", "events.index.sqlite", "lists.index.sqlite"], \
+        "a temporary file was left"
     second = index_lines(run(dossier, "index", "--config", mini_map, "--index-dir", folder))
-    assert second["lists"] == "fresh" and second["events"] == "fresh"
+    assert second["lists"] == "fresh" and second["events"] == "fresh" and second["contests"] == "fresh"
 
 
 def test_index_holds_normalised_lookup_values(dossier, mini_map, tmp_path):
@@ -138,6 +140,7 @@ def test_validate_names_missing_and_stale_indexes(dossier, mini_map, tmp_path):
     proc = run(dossier, "validate", "--config", mini_map, "--index-dir", folder)
     assert proc.returncode == 0, proc.stderr
     assert "note: index of lists: missing" in proc.stdout and "note: index of events: missing" in proc.stdout
+    assert "note: index of contests: missing" in proc.stdout
     assert not folder.exists() or not any(folder.iterdir()), "validate built an index"
     index_lines(run(dossier, "index", "--config", mini_map, "--index-dir", folder))
     with open(mini_map.parent / "lists.csv", "a", encoding="utf-8", newline="") as f:
@@ -224,3 +227,56 @@ def test_a_record_that_no_longer_parses_is_an_error_naming_the_index(dossier, tm
     proc = run(dossier, "export", "--config", map_path, "--email", ANNA, "--out", tmp_path / "o", "--index-dir", folder)
     assert_one_line_error(proc, EX_NOINPUT, "events", "events.jsonl", "index")
     assert not any(p.suffix == ".zip" for p in (tmp_path / "o").iterdir()), "an archive was written"
+
+
+NS_XML = """<?xml version="1.0" encoding="ISO-8859-2"?>
+<c:contests xmlns:c="urn:example:contests" xmlns="urn:example:default">
+  <!-- <c:entry> in a comment is no record -->
+  <c:entry id="e1"><email>anna@example.pl</email><answer><![CDATA[Zażółć & <gęślą>]]></answer></c:entry>
+  <c:entry id="e2" note="a > b"><email>jan@example.pl</email><answer>Jaźń</answer></c:entry>
+  <c:entry id="e3"/>
+</c:contests>
+"""
+
+
+def test_xml_index_handles_namespaces_encodings_and_cdata(dossier, tmp_path):
+    """Records in a namespace declared on the root, an ISO-8859-2 file, CDATA, a self-closing record:
+    read back through the index they are exactly what the scan gives."""
+    from conftest import MINI_MAP
+    map_path = build_mini(tmp_path / "m", map_text=MINI_MAP.replace("record: /contests/entry", "record: /contests/entry"),
+                          xml_text="")
+    (tmp_path / "m" / "entries.xml").write_bytes(NS_XML.encode("iso-8859-2"))
+    folder = tmp_path / "idx"
+    built = index_lines(run(dossier, "index", "--config", map_path, "--index-dir", folder))
+    assert built["contests"].startswith("built (missing): 3 records, 2 entries"), built["contests"]
+    conn = sqlite3.connect(folder / "contests.index.sqlite")
+    ranges = sorted(set(conn.execute("SELECT offset, length FROM entries").fetchall()))
+    conn.close()
+    data = (tmp_path / "m" / "entries.xml").read_bytes()
+    assert [data[o:o + n][:15] for o, n in ranges] == [b'<c:entry id="e1', b'<c:entry id="e2']
+    assert all(data[o:o + n].endswith(b"</c:entry>") for o, n in ranges)
+    for email in (ANNA, "jan@example.pl"):
+        scanned = export(dossier, map_path, [("email", email)], mk(tmp_path / "scan"), request_id="X-1")
+        proc = run(dossier, "export", "--config", map_path, "--email", email, "--out", tmp_path / "ix", "--request-id", "X-1",
+                   "--as-of", "2026-01-02T03:04:05Z", "--index-dir", folder)
+        assert proc.returncode == 0, proc.stderr
+        indexed = Path(proc.stdout.splitlines()[-1])
+        assert indexed.read_bytes() == scanned.read_bytes(), email
+    got = records(indexed, "contests", "entries")
+    assert got == [{"id": "e2", "note": "a > b", "email": "jan@example.pl", "answer": "Jaźń"}], got
+
+
+def test_xml_with_attribute_defaults_is_scanned_not_indexed(dossier, tmp_path):
+    """A DTD's attribute defaults would be lost by a record read back alone: such a file is scanned."""
+    xml = ('<?xml version="1.0"?>\n<!DOCTYPE contests [<!ATTLIST entry contest CDATA "spring">]>\n'
+           '<contests><entry id="e1"><email>anna@example.pl</email></entry></contests>\n')
+    map_path = build_mini(tmp_path / "m", xml_text=xml)
+    folder = tmp_path / "idx"
+    built = index_lines(run(dossier, "index", "--config", map_path, "--index-dir", folder))
+    assert built["contests"].startswith("cannot be indexed (entries.xml: "), built["contests"]
+    assert built["contests"].endswith("; scanned")
+    archive = export(dossier, map_path, [("email", ANNA)], mk(tmp_path / "o"))
+    assert counts(archive)["contests/entries"] == 1
+    proc = run(dossier, "export", "--config", map_path, "--email", ANNA, "--out", tmp_path / "o2", "--index-dir", folder)
+    assert proc.returncode == 0, proc.stderr
+    assert counts(Path(proc.stdout.splitlines()[-1]))["contests/entries"] == 1

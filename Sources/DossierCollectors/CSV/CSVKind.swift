@@ -32,19 +32,20 @@ struct CSVFormat: RecordFileFormat {
     var supportsIndex: Bool { true }
 
     /// The header: read-back parses one row and names its cells.
-    func layout(of file: URL, source: String) throws(DossierError) -> [String] {
+    func layout(of file: URL, stored: String?, source: String) throws(DossierError) -> [String] {
         var header: [String] = []
         try rows(file, source: source, header: { header = $0 }, until: { true }) { _, _ throws(DossierError) in }
         return header
     }
 
     func scanRanges(_ file: URL, datasets: [Dataset], source: String,
-                    _ body: (Record, ByteRange, [Int]) throws(DossierError) -> Void) throws(DossierError) {
+                    _ body: (Record, ByteRange, [Int]) throws(DossierError) -> Void) throws(DossierError) -> RangeScan {
         let all = Array(datasets.indices)
         try rows(file, source: source, header: { _ in }) { record, range throws(DossierError) in try body(record, range, all) }
+        return .done(layout: nil)
     }
 
-    func record(from bytes: [UInt8], range: ByteRange, layout header: [String], file: URL, source: String) throws(DossierError) -> Record? {
+    func record(from bytes: [UInt8], range: ByteRange, dataset: Dataset, layout header: [String], file: URL, source: String) throws(DossierError) -> Record? {
         let reader = CSVRowReader(bytes: bytes, delimiter: delimiter)
         guard let row = try? reader.nextRow(), row.count == header.count else { return nil }
         var record = Fields()
@@ -53,7 +54,7 @@ struct CSVFormat: RecordFileFormat {
     }
 
     func fieldNames(_ file: URL, dataset: Dataset, source: String, normalizer: any IdentifierNormalizer) throws(DossierError) -> [String] {
-        try layout(of: file, source: source)
+        try layout(of: file, stored: nil, source: source)
     }
 
     func scan(_ file: URL, dataset: Dataset, source: String, prefilter: RecordMatcher?,

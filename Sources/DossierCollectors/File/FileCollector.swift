@@ -26,14 +26,16 @@ protocol RecordFileFormat: Sendable {
 
     /// One pass over the file for its lookup index: every record with its byte range and the
     /// positions (in `datasets`, all of which read this file) of the datasets it may belong to.
+    /// Returns what read-back will need to know of the file, as text stored with the index, or why
+    /// the file cannot be indexed (it is then scanned).
     func scanRanges(_ file: URL, datasets: [Dataset], source: String,
-                    _ body: (Record, ByteRange, [Int]) throws(DossierError) -> Void) throws(DossierError)
+                    _ body: (Record, ByteRange, [Int]) throws(DossierError) -> Void) throws(DossierError) -> RangeScan
 
-    /// Read once when an index of the file is opened.
-    func layout(of file: URL, source: String) throws(DossierError) -> Layout
+    /// Read once when an index of the file is opened, from the file or from what `scanRanges` stored.
+    func layout(of file: URL, stored: String?, source: String) throws(DossierError) -> Layout
 
-    /// The record in `bytes`, read back from `range` of the file; nil when they hold no record.
-    func record(from bytes: [UInt8], range: ByteRange, layout: Layout, file: URL, source: String) throws(DossierError) -> Record?
+    /// The record of `dataset` in `bytes`, read back from `range` of the file; nil when they hold none.
+    func record(from bytes: [UInt8], range: ByteRange, dataset: Dataset, layout: Layout, file: URL, source: String) throws(DossierError) -> Record?
 }
 
 extension RecordFileFormat {
@@ -50,7 +52,15 @@ extension RecordFileFormat {
 }
 
 extension RecordFileFormat where Layout == Void {
-    func layout(of file: URL, source: String) throws(DossierError) {}
+    func layout(of file: URL, stored: String?, source: String) throws(DossierError) {}
+}
+
+/// The end of a pass for the index.
+enum RangeScan {
+    /// Every record was given; `layout` is stored with the index for read-back (nil: nothing).
+    case done(layout: String?)
+    /// The file cannot be indexed (the reason is shown); its source is scanned.
+    case notIndexable(String)
 }
 
 /// The collector of every file kind. A lookup reads the dataset's file through its source's lookup
@@ -98,8 +108,8 @@ final class FileCollector<Format: RecordFileFormat>: IndexedCollector {
         case (.inspect, let why?): state = .stale(why)
         case (_, nil): state = .fresh
         case (_, let why?):
-            state = .built(try Self.build(source: source, context: context, format: format, paths: paths, stamps: stamps,
-                                          definition: definition, reason: why, to: url))
+            state = try Self.build(source: source, context: context, format: format, paths: paths, stamps: stamps,
+                                   definition: definition, reason: why, to: url)
         }
         var usable = false
         switch (state, context.indexes) {
@@ -113,13 +123,14 @@ final class FileCollector<Format: RecordFileFormat>: IndexedCollector {
         }
         var opened: [String: (fd: Int32, layout: Format.Layout)] = [:]
         do {
+            let lookupIndex = try LookupIndex.open(url)
             for path in paths {
-                let layout = try format.layout(of: URL(fileURLWithPath: path), source: source.id)
+                let layout = try format.layout(of: URL(fileURLWithPath: path), stored: try lookupIndex.layout(of: path), source: source.id)
                 let fd = open(path, O_RDONLY | O_CLOEXEC)
                 guard fd >= 0 else { throw DossierError.unreadable("the file cannot be opened", file: URL(fileURLWithPath: path), source: source.id) }
                 opened[path] = (fd, layout)
             }
-            index = try LookupIndex.open(url)
+            index = lookupIndex
         } catch let error as DossierError {
             for (_, f) in opened { Glibc.close(f.fd) }
             throw error
@@ -151,7 +162,7 @@ final class FileCollector<Format: RecordFileFormat>: IndexedCollector {
                 var bytes = [UInt8](repeating: 0, count: range.length)
                 let n = bytes.withUnsafeMutableBytes { pread(opened.fd, $0.baseAddress, range.length, off_t(range.offset)) }
                 guard n == range.length,
-                      let record = try format.record(from: bytes, range: range, layout: opened.layout, file: file, source: source.id) else {
+                      let record = try format.record(from: bytes, range: range, dataset: dataset, layout: opened.layout, file: file, source: source.id) else {
                     throw .unreadable("the record at byte \(range.offset) is no longer where the lookup index says: the file changed after the index was built; rebuild the index",
                                       file: file, source: source.id)
                 }
@@ -186,17 +197,19 @@ final class FileCollector<Format: RecordFileFormat>: IndexedCollector {
         return parts.joined(separator: "\n")
     }
 
-    /// One streamed pass over each file of the source, all its datasets at once.
+    /// One streamed pass over each file of the source, all its datasets at once; `.built`, or
+    /// `.unsupported` when a file cannot be indexed.
     static func build(source: Source, context: CollectorContext, format: Format, paths: [String], stamps: [String: FileStamp],
-                      definition: String, reason: String, to url: URL) throws(DossierError) -> IndexBuild {
+                      definition: String, reason: String, to url: URL) throws(DossierError) -> IndexState {
         let started = DispatchTime.now().uptimeNanoseconds
         var entries: [LookupIndex.Entry] = []
+        var layouts: [String: String] = [:]
         var records = 0
         for path in paths {
             let file = URL(fileURLWithPath: path)
             let datasets = source.datasets.filter { context.file(of: $0, in: source).path == path }
             let matchers = datasets.map { RecordMatcher(dataset: $0, identifiers: [], normalizer: context.normalizer) }
-            try format.scanRanges(file, datasets: datasets, source: source.id) { record, range, candidates throws(DossierError) in
+            let scanned = try format.scanRanges(file, datasets: datasets, source: source.id) { record, range, candidates throws(DossierError) in
                 records += 1
                 for i in candidates where matchers[i].passesFilter(record) {
                     for (kind, path) in matchers[i].lookups {
@@ -209,15 +222,19 @@ final class FileCollector<Format: RecordFileFormat>: IndexedCollector {
                     }
                 }
             }
+            switch scanned {
+            case .done(let layout): if let layout { layouts[path] = layout }
+            case .notIndexable(let why): return .unsupported("\(file.lastPathComponent): \(why)")
+            }
         }
         do {
-            try LookupIndex.write(&entries, to: url, definition: definition, stamps: stamps)
+            try LookupIndex.write(&entries, to: url, definition: definition, stamps: stamps, layouts: layouts)
         } catch {
             throw DossierError(.outputWrite, "cannot write the lookup index of source '\(source.id)'", at: SourceLocation(file: url.path))
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-        return IndexBuild(reason: reason, entries: entries.count, records: records,
-                          bytesRead: paths.reduce(0) { $0 + (stamps[$1]?.size ?? 0) }, seconds: seconds)
+        return .built(IndexBuild(reason: reason, entries: entries.count, records: records,
+                                 bytesRead: paths.reduce(0) { $0 + (stamps[$1]?.size ?? 0) }, seconds: seconds))
     }
 }
 

@@ -38,6 +38,8 @@ public enum IndexState: Sendable, Equatable {
     case fresh
     /// The index was built (or rebuilt) now.
     case built(IndexBuild)
+    /// The source's files cannot be indexed (the reason says why); it is scanned.
+    case unsupported(String)
 }
 
 /// What building an index took.
@@ -102,7 +104,7 @@ struct FileStamp: Equatable {
 /// The file also records what it was built from (every file's `FileStamp`, and the part of the
 /// data map that decides what is indexed); an index that differs in either is stale and never used.
 final class LookupIndex: Sendable {
-    static let formatVersion = 1
+    static let formatVersion = 2
     private let queue: DatabaseQueue
 
     private init(queue: DatabaseQueue) { self.queue = queue }
@@ -129,6 +131,11 @@ final class LookupIndex: Sendable {
             let statement = try db.cachedStatement(sql: "SELECT offset, length FROM entries WHERE key = ?")
             return try Row.fetchAll(statement, arguments: [key]).map { ByteRange(offset: UInt64($0[0] as Int64), length: $0[1]) }
         }
+    }
+
+    /// What the format stored for reading the records of `path` back (`RangeScan.done(layout:)`).
+    func layout(of path: String) throws -> String? {
+        try queue.read { db in try String.fetchOne(db, sql: "SELECT layout FROM files WHERE path = ?", arguments: [path]) }
     }
 
     func close() { try? queue.close() }
@@ -181,7 +188,8 @@ final class LookupIndex: Sendable {
     }
 
     /// Writes a new index file at `url` (under a temporary name, renamed when complete) from the entries.
-    static func write(_ entries: inout [Entry], to url: URL, definition: String, stamps: [String: FileStamp]) throws {
+    static func write(_ entries: inout [Entry], to url: URL, definition: String, stamps: [String: FileStamp],
+                      layouts: [String: String]) throws {
         entries.sort { ($0.key, $0.offset) < ($1.key, $1.offset) }
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString.prefix(8)).partial")
@@ -193,13 +201,15 @@ final class LookupIndex: Sendable {
                 try db.inTransaction {
                     try db.execute(sql: """
                         CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-                        CREATE TABLE files (path TEXT PRIMARY KEY, size INTEGER NOT NULL, modified INTEGER NOT NULL, fingerprint TEXT NOT NULL);
+                        CREATE TABLE files (path TEXT PRIMARY KEY, size INTEGER NOT NULL, modified INTEGER NOT NULL, fingerprint TEXT NOT NULL,
+                                            layout TEXT);
                         CREATE TABLE entries (key INTEGER NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL,
                                               PRIMARY KEY (key, offset)) WITHOUT ROWID;
                         """)
                     try db.execute(sql: "INSERT INTO meta VALUES ('format', ?), ('definition', ?)", arguments: [String(formatVersion), definition])
                     for (path, s) in stamps {
-                        try db.execute(sql: "INSERT INTO files VALUES (?, ?, ?, ?)", arguments: [path, Int64(s.size), s.modified, s.fingerprint])
+                        try db.execute(sql: "INSERT INTO files VALUES (?, ?, ?, ?, ?)",
+                                       arguments: [path, Int64(s.size), s.modified, s.fingerprint, layouts[path]])
                     }
                     let insert = try db.makeStatement(sql: "INSERT OR IGNORE INTO entries VALUES (?, ?, ?)")
                     for e in entries {

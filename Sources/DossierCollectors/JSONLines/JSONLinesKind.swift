@@ -48,12 +48,13 @@ struct JSONLinesFormat: RecordFileFormat {
     var supportsIndex: Bool { true }
 
     func scanRanges(_ file: URL, datasets: [Dataset], source: String,
-                    _ body: (Record, ByteRange, [Int]) throws(DossierError) -> Void) throws(DossierError) {
+                    _ body: (Record, ByteRange, [Int]) throws(DossierError) -> Void) throws(DossierError) -> RangeScan {
         let all = Array(datasets.indices)
         try lines(file, source: source, prefilter: nil) { record, range throws(DossierError) in try body(record, range, all) }
+        return .done(layout: nil)
     }
 
-    func record(from bytes: [UInt8], range: ByteRange, layout: Void, file: URL, source: String) throws(DossierError) -> Record? {
+    func record(from bytes: [UInt8], range: ByteRange, dataset: Dataset, layout: Void, file: URL, source: String) throws(DossierError) -> Record? {
         var line = bytes[...]
         if range.offset == 0, line.starts(with: [0xEF, 0xBB, 0xBF]) { line = line.dropFirst(3) }
         while let last = line.last, last == 0x0A || last == 0x0D { line = line.dropLast() }

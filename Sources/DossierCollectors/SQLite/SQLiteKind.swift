@@ -55,12 +55,16 @@ final class SQLiteCollector: Collector {
         config.allowsUnsafeTransactions = true
         config.label = "dossier.\(source.id)"
         let normalizer = context.normalizer
+        // A query such as `WHERE normalize_phone(phone) = :value` calls the function for every row of
+        // the table on every lookup; the run reads one snapshot, so each stored text is normalised
+        // once and remembered (a batch looks up thousands of people in the same rows).
+        let emails = NormalizationMemo(), phones = NormalizationMemo()
         config.prepareDatabase { db in
             db.add(function: DatabaseFunction("normalize_email", argumentCount: 1, pure: true) { values in
-                String.fromDatabaseValue(values[0]).flatMap { normalizer.normalize($0, as: .email) }
+                String.fromDatabaseValue(values[0]).flatMap { text in emails.value(of: text) { normalizer.normalize($0, as: .email) } }
             })
             db.add(function: DatabaseFunction("normalize_phone", argumentCount: 1, pure: true) { values in
-                String.fromDatabaseValue(values[0]).flatMap { normalizer.normalize($0, as: .phone) }
+                String.fromDatabaseValue(values[0]).flatMap { text in phones.value(of: text) { normalizer.normalize($0, as: .phone) } }
             })
         }
         do {
@@ -153,5 +157,22 @@ final class SQLiteCollector: Collector {
     /// The shortest text that reads back as the same double, in JSON's number syntax.
     static func text(of d: Double) -> String {
         "\(d)"
+    }
+}
+
+/// Normalised forms of stored texts, remembered for a run (at most `limit` of them).
+final class NormalizationMemo: @unchecked Sendable {
+    private let lock = NSLock()
+    private var known: [String: String?] = [:]
+    private let limit = 1 << 20
+
+    func value(of text: String, _ compute: (String) -> String?) -> String? {
+        if let hit = lock.withLock({ known[text] }) { return hit }
+        let value = compute(text)
+        lock.withLock {
+            if known.count >= limit { known.removeAll(keepingCapacity: true) }
+            known[text] = .some(value)
+        }
+        return value
     }
 }

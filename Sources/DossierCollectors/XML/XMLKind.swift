@@ -1,4 +1,5 @@
 import CLibXML2
+import CXMLIndex
 import DossierMap
 import DossierModel
 import Foundation
@@ -33,15 +34,109 @@ enum XMLKind: FileSourceKind {
 }
 
 struct XMLFormat: RecordFileFormat {
-    /// Not yet: XML sources are scanned.
-    var supportsIndex: Bool { false }
-
-    func scanRanges(_ file: URL, datasets: [Dataset], source: String,
-                    _ body: (Record, ByteRange, [Int]) throws(DossierError) -> Void) throws(DossierError) {
-        throw DossierError(.internal, "XML sources have no lookup index yet")
+    /// What reading a record back needs: the encoding the file is decoded from, and per record path
+    /// the namespace declarations in scope at its records (the same for every record of a path, or
+    /// the file is not indexed).
+    struct Layout: Sendable {
+        var encoding: String
+        var namespaces: [String: String]
     }
 
-    func record(from bytes: [UInt8], range: ByteRange, layout: Void, file: URL, source: String) throws(DossierError) -> Record? { nil }
+    var supportsIndex: Bool { true }
+
+    /// libxml2's global state is set up once, before any thread parses.
+    static let initialized: Void = { xmlInitParser() }()
+
+    /// Reads the file once with the SAX2 scanner of `CXMLIndex`, which gives each record's exact byte
+    /// range with the same tree as the streaming reader.
+    func scanRanges(_ file: URL, datasets: [Dataset], source: String,
+                    _ body: (Record, ByteRange, [Int]) throws(DossierError) -> Void) throws(DossierError) -> RangeScan {
+        _ = Self.initialized
+        var paths: [String] = []
+        for d in datasets where !paths.contains(d.record ?? "/") { paths.append(d.record ?? "/") }
+        let members = paths.map { path in datasets.indices.filter { (datasets[$0].record ?? "/") == path } }
+        var namespaces: [String: String] = [:]
+        var refusal: String?
+        var failure: DossierError?
+        var status = dossier_xml_status()
+        var encoding = [CChar](repeating: 0, count: 64)
+        let result: Int32 = withoutActuallyEscaping(body) { body in
+            let sink = ScanSink { index, offset, length, node, declarations in
+                let path = paths[index]
+                if let known = namespaces[path], known != declarations {
+                    refusal = "the records at \(path) stand in different namespace contexts"
+                    return 1
+                }
+                namespaces[path] = declarations
+                do throws(DossierError) {
+                    try body(Self.fields(of: node), ByteRange(offset: offset, length: Int(length)), members[index])
+                } catch {
+                    failure = error
+                    return 1
+                }
+                return 0
+            }
+            let box = Unmanaged.passUnretained(sink).toOpaque()
+            let cPaths = paths.map { strdup($0) }
+            defer { cPaths.forEach { free($0) } }
+            var pointers = cPaths.map { UnsafePointer($0) }
+            return pointers.withUnsafeMutableBufferPointer { list in
+                encoding.withUnsafeMutableBufferPointer { enc in
+                    dossier_xml_scan(file.path, list.baseAddress, Int32(list.count), UInt32(DOSSIER_XML_FOR_INDEX), { ctx, index, offset, length, node, declarations in
+                        guard let ctx, let node else { return 1 }
+                        let sink = Unmanaged<ScanSink>.fromOpaque(ctx).takeUnretainedValue()
+                        return sink.call(Int(index), offset, length, node, declarations.map { String(cString: $0) } ?? "")
+                    }, box, &status, enc.baseAddress, enc.count)
+                }
+            }
+        }
+        if let failure { throw failure }
+        if let refusal { return .notIndexable(refusal) }
+        if result < 0 {
+            let message = withUnsafeBytes(of: status.message) { raw in String(cString: raw.bindMemory(to: CChar.self).baseAddress!) }
+            switch Int(status.code) {
+            case Int(DOSSIER_XML_NOT_INDEXABLE): return .notIndexable(message)
+            case Int(DOSSIER_XML_REFUSED):
+                throw .unreadable("the document's DTD declares entities or an external subset, or it uses an entity reference; Dossier refuses such XML (entity expansion attacks)",
+                                  file: file, line: status.line > 0 ? Int(status.line) : nil, source: source)
+            case Int(DOSSIER_XML_UNREADABLE): throw .unreadable("the file cannot be read", file: file, source: source)
+            default:
+                throw .unreadable("the file is not well-formed XML (\(message))", file: file, line: status.line > 0 ? Int(status.line) : nil, source: source)
+            }
+        }
+        let layout = Value.object(Fields([
+            ("encoding", .string(String(decoding: encoding.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))),
+            ("namespaces", .object(Fields(namespaces.sorted { $0.key < $1.key }.map { ($0.key, Value.string($0.value)) }))),
+        ]))
+        return .done(layout: layout.jsonText())
+    }
+
+    func layout(of file: URL, stored: String?, source: String) throws(DossierError) -> Layout {
+        guard let stored, case .object(let f)? = try? JSON.parse(stored), let encoding = f["encoding"]?.scalarText,
+              case .object(let ns)? = f["namespaces"] else {
+            throw .unreadable("the lookup index holds no layout for the file; rebuild the index", file: file, source: source)
+        }
+        var namespaces: [String: String] = [:]
+        for (path, v) in ns { namespaces[path] = v.scalarText ?? "" }
+        return Layout(encoding: encoding, namespaces: namespaces)
+    }
+
+    func record(from bytes: [UInt8], range: ByteRange, dataset: Dataset, layout: Layout, file: URL, source: String) throws(DossierError) -> Record? {
+        _ = Self.initialized
+        var status = dossier_xml_status()
+        let declarations = layout.namespaces[dataset.record ?? "/"] ?? ""
+        guard let node = bytes.withUnsafeBytes({ raw in
+            dossier_xml_read_record(raw.baseAddress, raw.count, layout.encoding.isEmpty ? nil : layout.encoding, declarations, &status)
+        }) else { return nil }
+        defer { dossier_xml_free_record(node) }
+        return Self.fields(of: node)
+    }
+
+    /// Carries the Swift side of a scan through libxml2's C callback.
+    private final class ScanSink {
+        let call: (Int, UInt64, UInt64, xmlNodePtr, String) -> Int32
+        init(_ call: @escaping (Int, UInt64, UInt64, xmlNodePtr, String) -> Int32) { self.call = call }
+    }
 
     /// Collects libxml2's messages instead of letting it print them.
     private final class ErrorSink {

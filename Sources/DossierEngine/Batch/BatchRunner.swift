@@ -264,7 +264,7 @@ public struct BatchRunner: Sendable {
 
     static func writeReport(_ outcomes: [BatchOutcome], to url: URL) throws(DossierError) {
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial")
-        let file = try OutputFile(url: temporary)
+        let file = try OutputFile(url: temporary, durable: true)
         for o in outcomes { try file.write(o.json.jsonText() + "\n") }
         try file.close()
         guard rename(temporary.path, url.path) == 0 else {
