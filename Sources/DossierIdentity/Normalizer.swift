@@ -15,6 +15,10 @@ public struct StandardNormalizer: IdentifierNormalizer {
     public init(defaultRegion: String) { self.defaultRegion = defaultRegion }
 
     public func normalize(_ text: String, as kind: IdentifierKind) -> String? {
+        if let ascii = Self.asciiNormalized(text, lowercase: kind == .email) {
+            guard !ascii.isEmpty else { return nil }
+            return kind == .phone ? Self.e164(ascii, region: defaultRegion) : ascii
+        }
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { return nil }
         switch kind {
@@ -22,6 +26,24 @@ public struct StandardNormalizer: IdentifierNormalizer {
         case .phone: return Self.e164(trimmed, region: defaultRegion)
         default: return trimmed
         }
+    }
+
+    /// For ASCII text, the same as trimming `.whitespacesAndNewlines` (in ASCII: tab, line feed,
+    /// vertical tab, form feed, carriage return, space) and, for e-mails, lower-casing, without
+    /// Foundation; nil for any other text, which takes the general path.
+    static func asciiNormalized(_ text: String, lowercase: Bool) -> String? {
+        let utf8 = text.utf8
+        guard utf8.allSatisfy({ $0 < 0x80 }) else { return nil }
+        let space: (UInt8) -> Bool = { $0 == 0x20 || (0x09...0x0D).contains($0) }
+        guard let first = utf8.firstIndex(where: { !space($0) }) else { return "" }
+        let last = utf8.lastIndex(where: { !space($0) })!
+        let core = utf8[first...last]
+        let trimmedAll = first == utf8.startIndex && last == utf8.index(before: utf8.endIndex)
+        if !lowercase || !core.contains(where: { (0x41...0x5A).contains($0) }) {
+            if trimmedAll { return text }
+            return String(decoding: core, as: UTF8.self)
+        }
+        return String(decoding: core.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }, as: UTF8.self)
     }
 
     /// The E.164 form of a phone number, or nil when libphonenumber finds no possible number.

@@ -111,7 +111,14 @@ public enum JSON {
 
     /// Parses one JSON value from UTF-8 bytes (one line of a JSON Lines file).
     public static func parse<Bytes: Collection>(_ bytes: Bytes) throws(SyntaxError) -> Value where Bytes.Element == UInt8 {
-        var parser = Parser(bytes: Array(bytes))
+        try parse(bytes: Array(bytes))
+    }
+
+    /// The same for the common case, without going through a generic collection.
+    public static func parse(_ bytes: ArraySlice<UInt8>) throws(SyntaxError) -> Value { try parse(bytes: Array(bytes)) }
+
+    public static func parse(bytes: [UInt8]) throws(SyntaxError) -> Value {
+        var parser = Parser(bytes: bytes)
         parser.skipSpace()
         let value = try parser.parseValue(depth: 0)
         parser.skipSpace()
@@ -119,7 +126,7 @@ public enum JSON {
         return value
     }
 
-    public static func parse(_ text: String) throws(SyntaxError) -> Value { try parse(Array(text.utf8)) }
+    public static func parse(_ text: String) throws(SyntaxError) -> Value { try parse(bytes: Array(text.utf8)) }
 
     private struct Parser {
         let bytes: [UInt8]
@@ -128,7 +135,12 @@ public enum JSON {
         func error(_ message: String) -> SyntaxError { SyntaxError(message: message, column: index + 1) }
 
         mutating func skipSpace() {
-            while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+            while index < bytes.count {
+                switch bytes[index] {
+                case 0x20, 0x09, 0x0A, 0x0D: index += 1
+                default: return
+                }
+            }
         }
 
         mutating func expect(_ literal: String) throws(SyntaxError) {
@@ -208,6 +220,27 @@ public enum JSON {
 
         mutating func parseString() throws(SyntaxError) -> String {
             index += 1 // opening quote
+            // The common case: no escape before the closing quote, and ASCII text (valid UTF-8 as it is).
+            var end = index
+            var ascii = true
+            while end < bytes.count {
+                let b = bytes[end]
+                if b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") || b < 0x20 { break }
+                if b >= 0x80 { ascii = false }
+                end += 1
+            }
+            if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+                let text = bytes[index..<end]
+                let s: String
+                if ascii {
+                    s = String(decoding: text, as: UTF8.self)
+                } else {
+                    guard let valid = String(validating: text, as: UTF8.self) else { throw error("invalid UTF-8 in a string") }
+                    s = valid
+                }
+                index = end + 1
+                return s
+            }
             var raw: [UInt8] = []
             while true {
                 guard index < bytes.count else { throw error("unterminated string") }

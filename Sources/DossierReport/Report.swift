@@ -20,7 +20,14 @@ public struct Translations: Sendable {
         return names.filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }.sorted()
     }
 
+    /// Loaded once per language and process (a batch renders thousands of pages).
     public init(language: String) throws(DossierError) {
+        self = try Self.cache.value(for: language) { () throws(DossierError) in try Translations(loading: language) }
+    }
+
+    private static let cache = OncePerKey<Translations>()
+
+    private init(loading language: String) throws(DossierError) {
         guard let url = Report.resources?.appendingPathComponent("translations/\(language).json"),
               let data = FileManager.default.contents(atPath: url.path) else {
             throw DossierError(.usage, "there are no texts in the language '\(language)' (available: \(Translations.available.joined(separator: ", ")))")
@@ -67,16 +74,37 @@ public enum Report {
     static var resources: URL? { Bundle.module.url(forResource: "Resources", withExtension: nil) }
 
     public static func renderIndex(_ context: [String: Any]) throws(DossierError) -> String {
+        try template.get().render(context)
+    }
+
+    /// The template, read and parsed once per process (parsing it took over a quarter of a batch's time).
+    private static let template: Result<MustacheTemplate, DossierError> = {
         guard let url = resources?.appendingPathComponent("index.mustache"),
               let text = try? String(contentsOf: url, encoding: .utf8) else {
-            throw DossierError(.internal, "the index.html template is missing from the installation")
+            return .failure(DossierError(.internal, "the index.html template is missing from the installation"))
         }
         do {
-            return try MustacheTemplate(string: text).render(context)
+            return .success(try MustacheTemplate(string: text))
         } catch {
-            throw DossierError(.internal, "the index.html template does not parse (\(error))", at: SourceLocation(file: url.path))
+            return .failure(DossierError(.internal, "the index.html template does not parse (\(error))", at: SourceLocation(file: url.path)))
         }
+    }()
+}
+
+/// Values computed once per key and process, safe to ask for from several threads.
+final class OncePerKey<Value: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [String: Value] = [:]
+
+    func value(for key: String, _ make: () throws(DossierError) -> Value) throws(DossierError) -> Value {
+        if let known = lock.withLock({ values[key] }) { return known }
+        let made = try make()
+        lock.withLock { values[key] = made }
+        return made
     }
+}
+
+extension Report {
 
     /// A `Value` as the template reads it: objects as dictionaries, lists as arrays, scalars as text.
     public static func context(_ value: Value) -> Any {

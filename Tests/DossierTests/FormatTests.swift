@@ -13,6 +13,8 @@ import Testing
         ("@SUM(A1)", "'@SUM(A1)"),
         ("\tx", "'\tx"),
         ("plain", "plain"),
+        ("-.5", "-.5"), ("+3.", "+3."), ("-1e10", "-1e10"), ("-1E+3", "-1E+3"), ("+.", "'+."), ("-", "'-"),
+        ("-1e", "'-1e"), ("-e5", "'-e5"), ("-12\n", "'-12\n"), ("=1", "'=1"), ("-1.2.3", "'-1.2.3"),
     ])
     func csvCellsThatWouldRunAreNeutralised(_ pair: (String, String)) {
         #expect(CSVDatasetWriter.neutralised(pair.0) == pair.1)

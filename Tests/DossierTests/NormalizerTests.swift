@@ -1,5 +1,6 @@
 import DossierIdentity
 import DossierModel
+import Foundation
 import Testing
 
 @Suite struct NormalizerTests {
@@ -29,5 +30,24 @@ import Testing
 
     @Test func otherKindsCompareAsTrimmedText() {
         #expect(n.normalize(" 17 ", as: IdentifierKind("crm_id")) == "17")
+    }
+
+    /// The ASCII fast path gives exactly what Foundation's trimming and lower-casing give, for every
+    /// string of up to three characters over ASCII's control characters, spaces, letters and digits.
+    @Test func theASCIIPathAgreesWithFoundation() {
+        let alphabet = (0..<0x21).map { Character(Unicode.Scalar(UInt8($0))) } + ["\u{7F}", "a", "Z", "@", "1", "."]
+        var checked = 0
+        for a in alphabet {
+            for b in [""] + alphabet.map(String.init) {
+                for c in ["", " ", "Q", "\u{1F}"] {
+                    let text = String(a) + b + c
+                    let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+                    #expect(n.normalize(text, as: .email) == (trimmed.isEmpty ? nil : trimmed.lowercased()), "\(Array(text.utf8))")
+                    #expect(n.normalize(text, as: IdentifierKind("crm_id")) == (trimmed.isEmpty ? nil : trimmed), "\(Array(text.utf8))")
+                    checked += 1
+                }
+            }
+        }
+        #expect(checked == 39 * 40 * 4)
     }
 }

@@ -123,12 +123,12 @@ def test_a_request_claimed_by_a_live_process_is_skipped(ledger):
 
 
 def test_run_due_killed_and_run_again_delivers_each_copy_once(ledger):
-    ids = open_verified(ledger, [f"2026-11-{d:02d}" for d in range(2, 14)])
+    ids = open_verified(ledger, [f"2026-11-{d:02d}" for d in range(2, 26)])
     kills = 0
-    for attempt in range(12):
+    for attempt in range(30):
         proc = ledger.popen("run-due", "--today", "2026-12-01", "--jobs", "2")
         try:
-            _, err = proc.communicate(timeout=0.4 + 0.15 * attempt)
+            _, err = proc.communicate(timeout=0.08 + 0.06 * attempt)
         except subprocess.TimeoutExpired:
             proc.send_signal(signal.SIGKILL)
             proc.communicate()

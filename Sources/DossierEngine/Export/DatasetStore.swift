@@ -97,10 +97,30 @@ final class DatasetStore {
 
     static func sortPart(_ value: Value) -> SortKeyPart {
         guard let text = value.scalarText else { return value.isNull ? .missing : .text(value.jsonText(canonical: true)) }
-        if let d = Double(text), d.isFinite, text.range(of: #"^-?[0-9]+(\.[0-9]+)?$"#, options: .regularExpression) != nil {
+        if isDecimal(text), let d = Double(text), d.isFinite {
             return .number(d, text)
         }
         return .text(text)
+    }
+
+    /// `-?[0-9]+(\.[0-9]+)?`, the whole text.
+    static func isDecimal(_ text: String) -> Bool {
+        let b = text.utf8
+        var i = b.startIndex
+        if i < b.endIndex, b[i] == UInt8(ascii: "-") { i = b.index(after: i) }
+        var whole = 0, fraction = 0, dot = false
+        while i < b.endIndex {
+            let c = b[i]
+            if (0x30...0x39).contains(c) {
+                if dot { fraction += 1 } else { whole += 1 }
+            } else if c == UInt8(ascii: "."), !dot {
+                dot = true
+            } else {
+                return false
+            }
+            i = b.index(after: i)
+        }
+        return whole > 0 && (!dot || fraction > 0)
     }
 
     /// The entries in output order (by key), as positions in arrival order.
