@@ -35,14 +35,31 @@ public final class OpenedSources: Sendable {
     public static func open(_ map: DataMap, indexes: IndexPolicy = .none) async throws(DossierError) -> OpenedSources {
         let normalizer = StandardNormalizer(defaultRegion: map.controller.defaultRegion)
         let context = CollectorContext(map: map, normalizer: normalizer, indexes: indexes)
-        var collectors: [(source: Source, collector: any Collector)] = []
-        for source in map.sources {
-            do {
-                collectors.append((source, try await CollectorRegistry.open(source, in: context)))
-            } catch {
-                for opened in collectors { await opened.collector.close() }
-                throw error
+        // Sources open side by side (building an index is a pass over a file: one core each).
+        let opened = await withTaskGroup(of: (Int, Result<any Collector, DossierError>).self) { group in
+            for (i, source) in map.sources.enumerated() {
+                group.addTask {
+                    do throws(DossierError) { return (i, .success(try await CollectorRegistry.open(source, in: context))) } catch {
+                        return (i, .failure(error))
+                    }
+                }
             }
+            var results: [(Int, Result<any Collector, DossierError>)] = []
+            for await result in group { results.append(result) }
+            return results.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+        var collectors: [(source: Source, collector: any Collector)] = []
+        var failure: DossierError?
+        for (source, result) in zip(map.sources, opened) {
+            switch result {
+            case .success(let c): collectors.append((source, c))
+            case .failure(let e): if failure == nil { failure = e }
+            }
+        }
+        if let failure {
+            // The first source of the map that failed is the one named, whatever finished first.
+            for c in collectors { await c.collector.close() }
+            throw failure
         }
         return OpenedSources(map: map, normalizer: normalizer, collectors: collectors)
     }
