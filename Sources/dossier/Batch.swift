@@ -75,12 +75,7 @@ struct Batch: AsyncParsableCommand {
         options.language = language
         options.csvBOM = csvBOM
         options.report = report.map { URL(fileURLWithPath: $0) }
-        if let asOf {
-            guard let parsed = try? Date(asOf, strategy: .iso8601) else {
-                throw DossierError(.usage, "--as-of takes a UTC time such as 2026-01-31T09:00:00Z")
-            }
-            options.asOf = parsed
-        }
+        options.asOf = try parseAsOf(asOf)
 
         let stopping = StopOnSignal()
         defer { stopping.cancel() }

@@ -49,15 +49,7 @@ struct Export: AsyncParsableCommand {
 
     func run() async throws {
         let identifiers = try person.identifiers()
-        let date: Date
-        if let asOf {
-            guard let parsed = try? Date(asOf, strategy: .iso8601) else {
-                throw DossierError(.usage, "--as-of takes a UTC time such as 2026-01-31T09:00:00Z")
-            }
-            date = parsed
-        } else {
-            date = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
-        }
+        let date = try parseAsOf(asOf) ?? Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
         let map = try Exporter.loadMap(file: config)
         if let language, !map.controller.languages.contains(language) {
             throw DossierError(.usage, "the data map offers the languages \(map.controller.languages.joined(separator: ", ")), not '\(language)'")

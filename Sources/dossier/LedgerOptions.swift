@@ -23,6 +23,13 @@ struct LedgerOptions: ParsableArguments {
         return Self.todayUTC()
     }
 
+    /// `--received DATE`, or today.
+    func received(_ text: String?, today: Day) throws(DossierError) -> Day {
+        guard let text else { return today }
+        guard let d = Day(text) else { throw DossierError(.usage, "--received takes a date such as 2026-01-31") }
+        return d
+    }
+
     static func todayUTC() -> Day {
         Day(utc: Date())
     }
@@ -70,3 +77,12 @@ struct IdentifierOptions: ParsableArguments {
 
 extension RequestKind: ExpressibleByArgument {}
 extension RequestStatus: ExpressibleByArgument {}
+
+/// `--as-of TIME`: a UTC time such as 2026-01-31T09:00:00Z; nil when not given.
+func parseAsOf(_ text: String?) throws(DossierError) -> Date? {
+    guard let text else { return nil }
+    guard let parsed = try? Date(text, strategy: .iso8601) else {
+        throw DossierError(.usage, "--as-of takes a UTC time such as 2026-01-31T09:00:00Z")
+    }
+    return parsed
+}

@@ -46,13 +46,7 @@ struct RequestOpen: AsyncParsableCommand {
 
     func run() async throws {
         let today = try options.day()
-        let receivedDay: Day
-        if let received {
-            guard let d = Day(received) else { throw DossierError(.usage, "--received takes a date such as 2026-01-31") }
-            receivedDay = d
-        } else {
-            receivedDay = today
-        }
+        let receivedDay = try options.received(received, today: today)
         let service = try options.service()
         let opened = try await service.open(kind: kind, identifiers: try person.identifiers(), received: receivedDay,
                                       channel: channel, language: language, today: today)
@@ -91,13 +85,7 @@ struct RequestImport: AsyncParsableCommand {
 
     func run() async throws {
         let today = try options.day()
-        let receivedDay: Day
-        if let received {
-            guard let d = Day(received) else { throw DossierError(.usage, "--received takes a date such as 2026-01-31") }
-            receivedDay = d
-        } else {
-            receivedDay = today
-        }
+        let receivedDay = try options.received(received, today: today)
         let service = try options.service()
         guard let map = service.map else { throw DossierError(.usage, "importing requests needs the data map", missing: .dataMap) }
         let rows = try BatchManifest.read(URL(fileURLWithPath: file), map: map)

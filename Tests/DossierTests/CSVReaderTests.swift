@@ -67,6 +67,19 @@ import Testing
         #expect(might(#"{"f": " ANNA@Example.PL "}"#))
         #expect(!might(#"{"f": "jan@example.pl"}"#))
         #expect(might(#"{"f": "anna\u0040example.pl"}"#)) // an escape may spell it
+        #expect(!might(#"{"f": "anna@example.pl.evil"}"#)) // a whole value or nothing
+        #expect(might("{\"f\": \"\u{A0}anna@example.pl\"}")) // a Unicode space that normalisation trims
+    }
+
+    @Test func oneScanFindsAnyOfManyIdentifiersAsWholeValues() throws {
+        let ids = (1...500).map { Identifier(kind: IdentifierKind("invoice"), value: "FV/2024/\(String(format: "%06d", $0))") }
+            + [Identifier(kind: IdentifierKind("crm_id"), value: "17")]
+        let needles = try #require(matcher(ids).rawNeedles)
+        func might(_ s: String) -> Bool { RecordMatcher.mightMatch(raw: Array(s.utf8)[...], needles: needles) }
+        #expect(might(#"{"type": "line", "invoice": "fv/2024/000321", "amount": 12.5}"#))
+        #expect(might(#"{"contact_id": 17, "x": [1, 2]}"#))
+        #expect(might(#"{"contact_id": " 17 "}"#))
+        #expect(!might(#"{"contact_id": 170, "invoice": "FV/2024/000501"}"#))
     }
 
     @Test func phonesAndNonASCIIIdentifiersAreNeverPrefiltered() {

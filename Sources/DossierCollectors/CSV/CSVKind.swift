@@ -24,8 +24,8 @@ enum CSVKind: FileSourceKind {
     }
 }
 
-/// Reads CSV records; with a prefilter, a row becomes a record only when one of its lookup cells can
-/// hold a wanted identifier.
+/// Reads CSV records; with a prefilter, a row becomes a record only when one of its lookup cells
+/// holds a wanted identifier.
 struct CSVFormat: RecordFileFormat {
     let delimiter: UInt8
 
@@ -62,15 +62,12 @@ struct CSVFormat: RecordFileFormat {
         guard let matcher = prefilter else {
             return try rows(file, source: source, header: { _ in }) { record, _ throws(DossierError) in try body(record) }
         }
-        let needles = matcher.rawNeedles
+        // Only the lookup cells are normalised and compared before a row becomes a record.
         let lookupColumns = Set(dataset.lookups.map(\.expression))
         var columns: [Int] = []
         try rows(file, source: source, header: { header in columns = header.indices.filter { lookupColumns.contains(header[$0]) } },
                  candidate: { header, row in
-            if let needles {
-                return columns.contains { i in needles.contains { RecordMatcher.contains(Array(row[i].utf8)[...], $0) } }
-            }
-            return !matcher.identifiers(in: Fields(columns.map { (header[$0], Value.string(row[$0])) })).isEmpty
+            !matcher.identifiers(in: Fields(columns.map { (header[$0], Value.string(row[$0])) })).isEmpty
         }) { record, _ throws(DossierError) in try body(record) }
     }
 

@@ -47,46 +47,65 @@ struct RecordMatcher {
     }
 
     /// False only when the raw bytes of a record (a JSON line) cannot hold any wanted identifier, so
-    /// that it need not be parsed. Conservative: a record that might match always passes. Phone numbers
-    /// (any format), escapes (`\u0040`), and identifiers beyond ASCII (case folding) turn it off.
-    static func mightMatch(raw: ArraySlice<UInt8>, needles: [[UInt8]]) -> Bool {
-        if raw.contains(0x5C) { return true } // a backslash: an escape may spell the identifier
-        for needle in needles where contains(raw, needle) { return true }
+    /// that it need not be parsed. Conservative: a record that might match always passes.
+    ///
+    /// One pass over the line whatever the number of identifiers: every string's content and every
+    /// bare literal is trimmed of ASCII spaces, lower-cased and hashed, and looked up among the
+    /// hashes of the wanted identifiers (`rawNeedles`); a collision only costs a parse. A backslash
+    /// (an escape may spell the identifier), or a token that begins or ends with a byte beyond ASCII
+    /// (Unicode spaces, which normalisation trims), makes the line a candidate.
+    static func mightMatch(raw: ArraySlice<UInt8>, needles: Set<UInt64>) -> Bool {
+        if raw.contains(0x5C) { return true }
+        let end = raw.endIndex
+        func isSpace(_ b: UInt8) -> Bool { b == 0x20 || (0x09...0x0D).contains(b) }
+        func isStructural(_ b: UInt8) -> Bool { b == 0x2C || b == 0x3A || b == 0x5B || b == 0x5D || b == 0x7B || b == 0x7D }
+        func candidate(_ from: Int, _ to: Int) -> Bool {
+            var s = from, e = to
+            while s < e, isSpace(raw[s]) { s += 1 }
+            while e > s, isSpace(raw[e - 1]) { e -= 1 }
+            guard s < e else { return false }
+            if raw[s] >= 0x80 || raw[e - 1] >= 0x80 { return true }
+            var hash = fnvOffset
+            for k in s..<e { hash = (hash ^ UInt64(lower(raw[k]))) &* fnvPrime }
+            return needles.contains(hash)
+        }
+        var i = raw.startIndex
+        while i < end {
+            let b = raw[i]
+            if b == 0x22 {
+                var j = i + 1
+                while j < end, raw[j] != 0x22 { j += 1 }
+                if candidate(i + 1, j) { return true }
+                i = j + 1
+            } else if isSpace(b) || isStructural(b) {
+                i += 1
+            } else {
+                var j = i
+                while j < end, !isSpace(raw[j]), !isStructural(raw[j]), raw[j] != 0x22 { j += 1 }
+                if candidate(i, j) { return true }
+                i = j
+            }
+        }
         return false
     }
 
-    /// The lower-cased ASCII bytes of every wanted identifier, or nil when prefiltering is unsafe.
-    var rawNeedles: [[UInt8]]? {
+    static let fnvOffset: UInt64 = 0xcbf2_9ce4_8422_2325
+    static let fnvPrime: UInt64 = 0x0000_0100_0000_01b3
+    @inline(__always) static func lower(_ b: UInt8) -> UInt8 { (0x41...0x5A).contains(b) ? b | 0x20 : b }
+
+    /// The hashes of the lower-cased ASCII bytes of every wanted identifier, or nil when
+    /// prefiltering is unsafe: phone numbers (any format), identifiers beyond ASCII (case folding).
+    var rawNeedles: Set<UInt64>? {
         if wanted.keys.contains(.phone) { return nil }
-        var result: [[UInt8]] = []
+        var result: Set<UInt64> = []
         for values in wanted.values {
             for v in values {
                 guard !v.isEmpty, v.utf8.allSatisfy({ $0 < 0x80 }) else { return nil }
-                result.append(Array(v.lowercased().utf8))
+                var hash = Self.fnvOffset
+                for b in v.utf8 { hash = (hash ^ UInt64(Self.lower(b))) &* Self.fnvPrime }
+                result.insert(hash)
             }
         }
         return result
     }
-
-    /// ASCII case-insensitive search of `needle` (already lower case) in `haystack`.
-    static func contains(_ haystack: ArraySlice<UInt8>, _ needle: [UInt8]) -> Bool {
-        guard let first = needle.first, haystack.count >= needle.count else { return false }
-        var i = haystack.startIndex
-        let last = haystack.endIndex - needle.count
-        while i <= last {
-            let b = haystack[i] | (haystack[i] >= 0x41 && haystack[i] <= 0x5A ? 0x20 : 0)
-            if b == first {
-                var j = 1
-                while j < needle.count {
-                    let c = haystack[i + j]
-                    if (c | (c >= 0x41 && c <= 0x5A ? 0x20 : 0)) != needle[j] { break }
-                    j += 1
-                }
-                if j == needle.count { return true }
-            }
-            i += 1
-        }
-        return false
-    }
-
 }
