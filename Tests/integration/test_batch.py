@@ -200,15 +200,18 @@ def test_killed_at_random_moments_and_restarted_until_done(dossier, tmp_path):
     kills = 0
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
-        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        try:
-            _, err = proc.communicate(timeout=rng.uniform(0.05, 0.5))
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGKILL)
-            proc.communicate()
-            kills += 1
-            continue
-        assert proc.returncode == 0, err.decode()
+        # Output to a file, not a pipe: nothing can keep a killed run's pipe open and hang the test.
+        with open(tmp_path / "batch.err", "w+") as err:
+            proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err)
+            try:
+                proc.wait(timeout=rng.uniform(0.05, 0.5))
+            except subprocess.TimeoutExpired:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait(timeout=60)
+                kills += 1
+                continue
+            err.seek(0)
+            assert proc.returncode == 0, err.read()
         break
     else:
         pytest.fail("the batch did not finish within the time bound")

@@ -126,15 +126,19 @@ def test_run_due_killed_and_run_again_delivers_each_copy_once(ledger):
     ids = open_verified(ledger, [f"2026-11-{d:02d}" for d in range(2, 26)])
     kills = 0
     for attempt in range(30):
-        proc = ledger.popen("run-due", "--today", "2026-12-01", "--jobs", "2")
-        try:
-            _, err = proc.communicate(timeout=0.08 + 0.06 * attempt)
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGKILL)
-            proc.communicate()
-            kills += 1
-            continue
-        assert proc.returncode == 0, err
+        # Output to a file, not a pipe: nothing can keep a killed run's pipe open and hang the test.
+        with open(ledger.root / "run-due.err", "w+") as err:
+            proc = subprocess.Popen(ledger.argv("run-due", "--today", "2026-12-01", "--jobs", "2"), cwd=ledger.root,
+                                    stdout=subprocess.DEVNULL, stderr=err, env=ledger.env())
+            try:
+                proc.wait(timeout=0.08 + 0.06 * attempt)
+            except subprocess.TimeoutExpired:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait(timeout=60)
+                kills += 1
+                continue
+            err.seek(0)
+            assert proc.returncode == 0, err.read()
         break
     final = ledger.run("run-due", "--today", "2026-12-01")
     assert final.returncode == 0, final.stdout + final.stderr

@@ -11,11 +11,3 @@
 
 /* xmlFree is a global function pointer: Swift 6 strict concurrency cannot touch it. */
 static inline void dossier_xml_free(void *p) { xmlFree(p); }
-
-/* True when the document's internal subset declares entities (XXE, billion laughs). */
-static inline int dossier_xml_declares_entities(xmlDocPtr doc) {
-    if (doc == NULL) return 0;
-    if (doc->intSubset != NULL && (doc->intSubset->entities != NULL || doc->intSubset->pentities != NULL)) return 1;
-    if (doc->extSubset != NULL) return 1;
-    return 0;
-}

@@ -4,8 +4,8 @@ import DossierMap
 import DossierModel
 import Foundation
 
-/// `kind: xml`: an XML file, read with libxml2's streaming reader: only one record element is
-/// expanded at a time.
+/// `kind: xml`: an XML file, read with libxml2's SAX2 parser (`CXMLIndex`): only one record element
+/// is held in memory at a time.
 ///
 /// Its own map key: `record` on each dataset, the absolute path of the record element. Entities are
 /// never substituted and the network is never used (`XML_PARSE_NONET`, no `XML_PARSE_NOENT`, no DTD
@@ -51,30 +51,57 @@ struct XMLFormat: RecordFileFormat {
     /// range with the same tree as the streaming reader.
     func scanRanges(_ file: URL, datasets: [Dataset], source: String,
                     _ body: (Record, ByteRange, [Int]) throws(DossierError) -> Void) throws(DossierError) -> RangeScan {
-        _ = Self.initialized
         var paths: [String] = []
         for d in datasets where !paths.contains(d.record ?? "/") { paths.append(d.record ?? "/") }
         let members = paths.map { path in datasets.indices.filter { (datasets[$0].record ?? "/") == path } }
         var namespaces: [String: String] = [:]
         var refusal: String?
+        let end = try records(file, paths: paths, forIndex: true, source: source) { index, node, range, declarations throws(DossierError) in
+            let path = paths[index]
+            if let known = namespaces[path], known != declarations {
+                refusal = "the records at \(path) stand in different namespace contexts"
+                return false
+            }
+            namespaces[path] = declarations
+            try body(Self.fields(of: node), range, members[index])
+            return true
+        }
+        if let refusal { return .notIndexable(refusal) }
+        if let why = end.notIndexable { return .notIndexable(why) }
+        let layout = Value.object(Fields([
+            ("encoding", .string(end.encoding)),
+            ("namespaces", .object(Fields(namespaces.sorted { $0.key < $1.key }.map { ($0.key, Value.string($0.value)) }))),
+        ]))
+        return .done(layout: layout.jsonText())
+    }
+
+    /// Streams the dataset's records: the same SAX2 pass, one record path.
+    func scan(_ file: URL, dataset: Dataset, source: String, prefilter: RecordMatcher?,
+              _ body: (Record) throws(DossierError) -> Void) throws(DossierError) {
+        _ = try records(file, paths: [dataset.record ?? "/"], forIndex: false, source: source) { _, node, _, _ throws(DossierError) in
+            try body(Self.fields(of: node))
+            return true
+        }
+    }
+
+    /// One SAX2 pass of `dossier_xml_scan`: `each` gets every record at one of `paths` (its path's
+    /// position, its tree, its byte range, the namespace declarations in scope) and says whether to go
+    /// on. Entities are never substituted, nothing is fetched; a document with entities is refused.
+    private func records(_ file: URL, paths: [String], forIndex: Bool, source: String,
+                         _ each: (Int, xmlNodePtr, ByteRange, String) throws(DossierError) -> Bool) throws(DossierError)
+        -> (encoding: String, notIndexable: String?) {
+        _ = Self.initialized
         var failure: DossierError?
         var status = dossier_xml_status()
         var encoding = [CChar](repeating: 0, count: 64)
-        let result: Int32 = withoutActuallyEscaping(body) { body in
+        let result: Int32 = withoutActuallyEscaping(each) { each in
             let sink = ScanSink { index, offset, length, node, declarations in
-                let path = paths[index]
-                if let known = namespaces[path], known != declarations {
-                    refusal = "the records at \(path) stand in different namespace contexts"
-                    return 1
-                }
-                namespaces[path] = declarations
                 do throws(DossierError) {
-                    try body(Self.fields(of: node), ByteRange(offset: offset, length: Int(length)), members[index])
+                    return try each(index, node, ByteRange(offset: offset, length: Int(length)), declarations) ? 0 : 1
                 } catch {
                     failure = error
                     return 1
                 }
-                return 0
             }
             let box = Unmanaged.passUnretained(sink).toOpaque()
             let cPaths = paths.map { strdup($0) }
@@ -82,7 +109,7 @@ struct XMLFormat: RecordFileFormat {
             var pointers = cPaths.map { UnsafePointer($0) }
             return pointers.withUnsafeMutableBufferPointer { list in
                 encoding.withUnsafeMutableBufferPointer { enc in
-                    dossier_xml_scan(file.path, list.baseAddress, Int32(list.count), UInt32(DOSSIER_XML_FOR_INDEX), { ctx, index, offset, length, node, declarations in
+                    dossier_xml_scan(file.path, list.baseAddress, Int32(list.count), forIndex ? UInt32(DOSSIER_XML_FOR_INDEX) : 0, { ctx, index, offset, length, node, declarations in
                         guard let ctx, let node else { return 1 }
                         let sink = Unmanaged<ScanSink>.fromOpaque(ctx).takeUnretainedValue()
                         return sink.call(Int(index), offset, length, node, declarations.map { String(cString: $0) } ?? "")
@@ -91,24 +118,18 @@ struct XMLFormat: RecordFileFormat {
             }
         }
         if let failure { throw failure }
-        if let refusal { return .notIndexable(refusal) }
-        if result < 0 {
-            let message = withUnsafeBytes(of: status.message) { raw in String(cString: raw.bindMemory(to: CChar.self).baseAddress!) }
-            switch Int(status.code) {
-            case Int(DOSSIER_XML_NOT_INDEXABLE): return .notIndexable(message)
-            case Int(DOSSIER_XML_REFUSED):
-                throw .unreadable("the document's DTD declares entities or an external subset, or it uses an entity reference; Dossier refuses such XML (entity expansion attacks)",
-                                  file: file, line: status.line > 0 ? Int(status.line) : nil, source: source)
-            case Int(DOSSIER_XML_UNREADABLE): throw .unreadable("the file cannot be read", file: file, source: source)
-            default:
-                throw .unreadable("the file is not well-formed XML (\(message))", file: file, line: status.line > 0 ? Int(status.line) : nil, source: source)
-            }
+        let name = String(decoding: encoding.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard result < 0 else { return (name, nil) }
+        let message = withUnsafeBytes(of: status.message) { raw in String(cString: raw.bindMemory(to: CChar.self).baseAddress!) }
+        let line = status.line > 0 ? Int(status.line) : nil
+        switch Int(status.code) {
+        case Int(DOSSIER_XML_NOT_INDEXABLE): return (name, message)
+        case Int(DOSSIER_XML_REFUSED):
+            throw .unreadable("the document's DTD declares entities or an external subset, or it uses an entity reference; Dossier refuses such XML (entity expansion attacks)",
+                              file: file, line: line, source: source)
+        case Int(DOSSIER_XML_UNREADABLE): throw .unreadable("the file cannot be read", file: file, source: source)
+        default: throw .unreadable("the file is not well-formed XML (\(message))", file: file, line: line, source: source)
         }
-        let layout = Value.object(Fields([
-            ("encoding", .string(String(decoding: encoding.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))),
-            ("namespaces", .object(Fields(namespaces.sorted { $0.key < $1.key }.map { ($0.key, Value.string($0.value)) }))),
-        ]))
-        return .done(layout: layout.jsonText())
     }
 
     func layout(of file: URL, stored: String?, source: String) throws(DossierError) -> Layout {
@@ -136,73 +157,6 @@ struct XMLFormat: RecordFileFormat {
     private final class ScanSink {
         let call: (Int, UInt64, UInt64, xmlNodePtr, String) -> Int32
         init(_ call: @escaping (Int, UInt64, UInt64, xmlNodePtr, String) -> Int32) { self.call = call }
-    }
-
-    /// Collects libxml2's messages instead of letting it print them.
-    private final class ErrorSink {
-        var message: String?
-        var line: Int?
-    }
-
-    func scan(_ file: URL, dataset: Dataset, source: String, prefilter: RecordMatcher?,
-              _ body: (Record) throws(DossierError) -> Void) throws(DossierError) {
-        let target = (dataset.record ?? "/").split(separator: "/").map(String.init)
-        let options = Int32(XML_PARSE_NONET.rawValue) // no XML_PARSE_NOENT, no XML_PARSE_DTDLOAD
-        guard let reader = xmlReaderForFile(file.path, nil, options) else {
-            throw .unreadable("the file cannot be opened as XML", file: file, source: source)
-        }
-        defer { xmlFreeTextReader(reader) }
-        let sink = ErrorSink()
-        let box = Unmanaged.passUnretained(sink).toOpaque()
-        xmlTextReaderSetStructuredErrorHandler(reader, { userData, error in
-            guard let userData, let error else { return }
-            let sink = Unmanaged<ErrorSink>.fromOpaque(userData).takeUnretainedValue()
-            if sink.message == nil, error.pointee.level.rawValue >= XML_ERR_ERROR.rawValue {
-                sink.message = error.pointee.message.map { String(cString: $0).trimmingCharacters(in: .whitespacesAndNewlines) }
-                sink.line = Int(error.pointee.line)
-            }
-        }, box)
-
-        func failure(_ fallback: String) -> DossierError {
-            .unreadable("the file is not well-formed XML (\(sink.message ?? fallback))", file: file,
-                        line: sink.line ?? Int(xmlTextReaderGetParserLineNumber(reader)), source: source)
-        }
-
-        var stack: [String] = []
-        var status = xmlTextReaderRead(reader)
-        var checkedDoctype = false
-        while status == 1 {
-            let type = xmlTextReaderNodeType(reader)
-            if !checkedDoctype, type == Int32(XML_READER_TYPE_DOCUMENT_TYPE.rawValue) || type == Int32(XML_READER_TYPE_ELEMENT.rawValue) {
-                checkedDoctype = true
-                if dossier_xml_declares_entities(xmlTextReaderCurrentDoc(reader)) != 0 {
-                    throw .unreadable("the document's DTD declares entities or an external subset; Dossier refuses such XML (entity expansion attacks)",
-                                      file: file, line: Int(xmlTextReaderGetParserLineNumber(reader)), source: source)
-                }
-            }
-            if type == Int32(XML_READER_TYPE_ENTITY_REFERENCE.rawValue) {
-                throw .unreadable("the document uses an entity reference; Dossier refuses entities", file: file,
-                                  line: Int(xmlTextReaderGetParserLineNumber(reader)), source: source)
-            }
-            if type == Int32(XML_READER_TYPE_ELEMENT.rawValue) {
-                let depth = Int(xmlTextReaderDepth(reader))
-                if stack.count > depth { stack.removeLast(stack.count - depth) }
-                let name = xmlTextReaderConstLocalName(reader).map { String(cString: $0) } ?? ""
-                stack.append(name)
-                if stack == target {
-                    guard let node = xmlTextReaderExpand(reader) else { throw failure("cannot read a record element") }
-                    try body(Self.fields(of: node))
-                    stack.removeLast()
-                    status = xmlTextReaderNext(reader)
-                    continue
-                }
-                if xmlTextReaderIsEmptyElement(reader) == 1 { stack.removeLast() }
-            } else if type == Int32(XML_READER_TYPE_END_ELEMENT.rawValue) {
-                if !stack.isEmpty { stack.removeLast() }
-            }
-            status = xmlTextReaderRead(reader)
-        }
-        if status < 0 || sink.message != nil { throw failure("parse error") }
     }
 
     /// The attributes and child elements of an element, as fields.
