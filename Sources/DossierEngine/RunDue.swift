@@ -42,33 +42,26 @@ extension RequestService {
         defer { if let scratch { try? FileManager.default.removeItem(at: scratch) } }
         let service = self
         let finished = try await OpenedSources.with(map, indexes: .build(indexFolder ?? scratch!)) { sources throws(DossierError) -> [DueOutcome] in
-            let cursor = Cursor(count: work.count)
             let collected = Locked<[DueOutcome]>([])
-            await withTaskGroup(of: Void.self) { group in
-                for _ in 0..<max(1, min(jobs, work.count)) {
-                    group.addTask {
-                        while !stop(), let i = cursor.next() {
-                            var outcome = DueOutcome(request: work[i], status: .failed)
-                            do throws(DossierError) {
-                                // As it stands now: another process may have fulfilled, refused or withdrawn it.
-                                let current = try service.request(work[i].id)
-                                if !current.deliveries.isEmpty || current.status == .fulfilled {
-                                    outcome.status = .skipped
-                                    outcome.error = "request \(current.id) received copy 1 from another process meanwhile"
-                                } else {
-                                    outcome.delivery = try await service.fulfil(current, packing: packing, using: sources)
-                                    outcome.status = .delivered
-                                }
-                            } catch {
-                                outcome.status = error.kind == .busy ? .skipped : .failed
-                                outcome.error = error.description
-                                service.logger.info("run-due: request not fulfilled", metadata: ["request": "\(work[i].id)"])
-                            }
-                            collected.update { $0.append(outcome) }
-                            progress(outcome)
-                        }
+            await forEachBounded(work.count, jobs: jobs, stop: stop) { i in
+                var outcome = DueOutcome(request: work[i], status: .failed)
+                do throws(DossierError) {
+                    // As it stands now: another process may have fulfilled, refused or withdrawn it.
+                    let current = try service.request(work[i].id)
+                    if !current.deliveries.isEmpty || current.status == .fulfilled {
+                        outcome.status = .skipped
+                        outcome.error = "request \(current.id) received copy 1 from another process meanwhile"
+                    } else {
+                        outcome.delivery = try await service.fulfil(current, packing: packing, using: sources)
+                        outcome.status = .delivered
                     }
+                } catch {
+                    outcome.status = error.kind == .busy ? .skipped : .failed
+                    outcome.error = error.description
+                    service.logger.info("run-due: request not fulfilled", metadata: ["request": "\(work[i].id)"])
                 }
+                collected.update { $0.append(outcome) }
+                progress(outcome)
             }
             return collected.value
         }

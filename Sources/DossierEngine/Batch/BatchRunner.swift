@@ -168,21 +168,14 @@ public struct BatchRunner: Sendable {
             let exporter = self.exporter
             let work = toRun
             let finished = try await OpenedSources.with(exporter.map, indexes: indexes) { sources throws(DossierError) -> [BatchOutcome] in
-                let cursor = Cursor(count: work.count)
                 let collected = Locked<[BatchOutcome]>([])
-                await withTaskGroup(of: Void.self) { group in
-                    for _ in 0..<max(1, min(options.jobs, work.count)) {
-                        group.addTask {
-                            while !stop(), let i = cursor.next() {
-                                let (request, digest) = work[i]
-                                var outcome = await Self.export(request, options: options, exporter: exporter, sources: sources)
-                                outcome.digest = digest
-                                journal.append(outcome)
-                                collected.update { $0.append(outcome) }
-                                progress(tally.add(outcome.status, elapsed()), outcome)
-                            }
-                        }
-                    }
+                await forEachBounded(work.count, jobs: options.jobs, stop: stop) { i in
+                    let (request, digest) = work[i]
+                    var outcome = await Self.export(request, options: options, exporter: exporter, sources: sources)
+                    outcome.digest = digest
+                    journal.append(outcome)
+                    collected.update { $0.append(outcome) }
+                    progress(tally.add(outcome.status, elapsed()), outcome)
                 }
                 return collected.value
             }
@@ -283,6 +276,20 @@ final class Locked<T>: @unchecked Sendable {
     init(_ value: T) { stored = value }
     var value: T { lock.withLock { stored } }
     func update<R>(_ body: (inout T) -> R) -> R { lock.withLock { body(&stored) } }
+}
+
+/// Runs `body` for each of 0..<count, at most `jobs` at a time, each position once; takes no further
+/// position once `stop` says so.
+func forEachBounded(_ count: Int, jobs: Int, stop: @escaping @Sendable () -> Bool,
+                    _ body: @escaping @Sendable (Int) async -> Void) async {
+    let cursor = Cursor(count: count)
+    await withTaskGroup(of: Void.self) { group in
+        for _ in 0..<max(1, min(jobs, count)) {
+            group.addTask {
+                while !stop(), let i = cursor.next() { await body(i) }
+            }
+        }
+    }
 }
 
 /// Hands out the positions 0..<count once each, to whichever export asks first.

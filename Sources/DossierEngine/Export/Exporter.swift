@@ -101,20 +101,20 @@ public struct Exporter: Sendable {
         }
     }
 
-    /// Checks what can be checked before any source is opened.
-    func checkRequest(_ request: ExportRequest) throws(DossierError) {
+    /// Checks what can be checked before any source is opened: the request id, the identifiers (as
+    /// normalised) and the language of the texts.
+    @discardableResult
+    func checkRequest(_ request: ExportRequest) throws(DossierError) -> (given: [Identifier], texts: Translations) {
         guard ExportRequest.isValidRequestID(request.requestID) else {
             throw DossierError(.usage, "the request id may hold only letters, digits, '.', '_' and '-' (and not start with a dot)")
         }
-        _ = try normalizedIdentifiers(request.identifiers)
-        _ = try Translations(language: request.language ?? map.controller.languages.first ?? "en")
+        return (try normalizedIdentifiers(request.identifiers),
+                try Translations(language: request.language ?? map.controller.languages.first ?? "en"))
     }
 
     /// One export against sources opened for a whole run; `sources` must be opened from this map.
     public func export(_ request: ExportRequest, using sources: OpenedSources) async throws(DossierError) -> ExportResult {
-        try checkRequest(request)
-        let given = try normalizedIdentifiers(request.identifiers)
-        let texts = try Translations(language: request.language ?? map.controller.languages.first ?? "en")
+        let (given, texts) = try checkRequest(request)
         var log = logger
         log[metadataKey: "request"] = "\(request.requestID)"
 
