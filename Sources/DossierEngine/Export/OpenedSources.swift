@@ -1,4 +1,5 @@
 import DossierCollectors
+import DossierFormats
 import DossierIdentity
 import DossierModel
 
@@ -22,17 +23,17 @@ public struct DatasetID: Sendable, Hashable, CustomStringConvertible {
 /// ```
 public final class OpenedSources: Sendable {
     public let map: DataMap
-    let normalizer: StandardNormalizer
     /// The collector of each source, in the map's order.
     let collectors: [(source: Source, collector: any Collector)]
 
-    init(map: DataMap, normalizer: StandardNormalizer, collectors: [(source: Source, collector: any Collector)]) {
-        self.map = map; self.normalizer = normalizer; self.collectors = collectors
+    init(map: DataMap, collectors: [(source: Source, collector: any Collector)]) {
+        self.map = map; self.collectors = collectors
     }
 
     /// Opens every source of the map; a source that cannot be opened closes the ones already open.
     /// File sources read, build or inspect their lookup indexes as `indexes` says.
     public static func open(_ map: DataMap, indexes: IndexPolicy = .none) async throws(DossierError) -> OpenedSources {
+        XMLLibrary.initialize() // before any source or export touches libxml2 from several threads
         let normalizer = StandardNormalizer(defaultRegion: map.controller.defaultRegion)
         let context = CollectorContext(map: map, normalizer: normalizer, indexes: indexes)
         // Sources open side by side (building an index is a pass over a file: one core each).
@@ -61,7 +62,7 @@ public final class OpenedSources: Sendable {
             for c in collectors { await c.collector.close() }
             throw failure
         }
-        return OpenedSources(map: map, normalizer: normalizer, collectors: collectors)
+        return OpenedSources(map: map, collectors: collectors)
     }
 
     /// Closes every collector.
