@@ -29,8 +29,6 @@ enum CSVKind: FileSourceKind {
 struct CSVFormat: RecordFileFormat {
     let delimiter: UInt8
 
-    var supportsIndex: Bool { true }
-
     /// The header: read-back parses one row and names its cells.
     func layout(of file: URL, stored: String?, source: String) throws(DossierError) -> [String] {
         var header: [String] = []

@@ -21,9 +21,6 @@ protocol RecordFileFormat: Sendable {
     /// The field names of the records the dataset selects (`where`), in first-seen order.
     func fieldNames(_ file: URL, dataset: Dataset, source: String, normalizer: any IdentifierNormalizer) throws(DossierError) -> [String]
 
-    /// False while the format cannot give byte ranges; its sources are then always scanned.
-    var supportsIndex: Bool { get }
-
     /// One pass over the file for its lookup index: every record with its byte range and the
     /// positions (in `datasets`, all of which read this file) of the datasets it may belong to.
     /// Returns what read-back will need to know of the file, as text stored with the index, or why
@@ -88,7 +85,7 @@ final class FileCollector<Format: RecordFileFormat>: IndexedCollector {
             }
             if !paths.contains(file.path) { paths.append(file.path) }
         }
-        guard format.supportsIndex, let folder = context.indexes.folder else {
+        guard let folder = context.indexes.folder else {
             (indexState, index, files) = (.notUsed, nil, [:])
             return
         }
@@ -100,16 +97,15 @@ final class FileCollector<Format: RecordFileFormat>: IndexedCollector {
             }
         }
         let definition = Self.definition(of: source, format: format, context: context)
-        let reason = LookupIndex.staleness(of: url, definition: definition, stamps: stamps)
+        let staleness = LookupIndex.staleness(of: url, definition: definition, stamps: stamps)
         var state: IndexState
-        switch (context.indexes, reason) {
-        case (.inspect, nil): state = .fresh
-        case (.inspect, "missing"?), (.use, "missing"?): state = .missing
-        case (.inspect, let why?): state = .stale(why)
+        switch (context.indexes, staleness) {
         case (_, nil): state = .fresh
+        case (.inspect, .missing?), (.use, .missing?): state = .missing
+        case (.inspect, .stale(let why)?): state = .stale(why)
         case (_, let why?):
             state = try Self.build(source: source, context: context, format: format, paths: paths, stamps: stamps,
-                                   definition: definition, reason: why, to: url)
+                                   definition: definition, reason: why.reason, to: url)
         }
         var usable = false
         switch (state, context.indexes) {

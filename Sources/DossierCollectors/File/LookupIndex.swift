@@ -142,9 +142,26 @@ final class LookupIndex: Sendable {
 
     // MARK: Opening and checking
 
+    /// Why an index cannot be used as it is.
+    enum Staleness: Equatable {
+        case missing
+        case stale(String)
+        /// The reason in words, as `dossier index` shows it.
+        var reason: String {
+            switch self {
+            case .missing: return "missing"
+            case .stale(let why): return why
+            }
+        }
+    }
+
     /// Why the index at `url` does not describe `definition` and `stamps`, or nil when it does.
-    static func staleness(of url: URL, definition: String, stamps: [String: FileStamp]) -> String? {
-        guard FileManager.default.fileExists(atPath: url.path) else { return "missing" }
+    static func staleness(of url: URL, definition: String, stamps: [String: FileStamp]) -> Staleness? {
+        guard FileManager.default.fileExists(atPath: url.path) else { return .missing }
+        return reason(of: url, definition: definition, stamps: stamps).map(Staleness.stale)
+    }
+
+    private static func reason(of url: URL, definition: String, stamps: [String: FileStamp]) -> String? {
         do {
             var config = Configuration()
             config.readonly = true

@@ -45,8 +45,6 @@ struct JSONLinesFormat: RecordFileFormat {
         }
     }
 
-    var supportsIndex: Bool { true }
-
     func scanRanges(_ file: URL, datasets: [Dataset], source: String,
                     _ body: (Record, ByteRange, [Int]) throws(DossierError) -> Void) throws(DossierError) -> RangeScan {
         let all = Array(datasets.indices)

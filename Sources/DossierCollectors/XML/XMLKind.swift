@@ -42,8 +42,6 @@ struct XMLFormat: RecordFileFormat {
         var namespaces: [String: String]
     }
 
-    var supportsIndex: Bool { true }
-
     /// libxml2's global state is set up once, before any thread parses.
     static let initialized: Void = { xmlInitParser() }()
 
