@@ -9,7 +9,7 @@ DEMO_OUT   := .build-demo
 
 # Debian packages: C libraries (linked), the readers the tests use, Python for samples and tests.
 APT_PACKAGES := pkg-config libarchive-dev libxml2-dev libsqlite3-dev libphonenumber-dev libprotobuf-dev \
-                libarchive-tools unzip libxml2-utils p7zip-full chromium sqlite3 python3 python3-venv systemd
+                libarchive-tools unzip libxml2-utils p7zip-full chromium sqlite3 python3 python3-venv systemd postgresql
 
 .PHONY: all deps build samples venv demo test unit integration bench bench-export clean
 

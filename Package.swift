@@ -18,6 +18,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // C libraries, through module maps.
@@ -42,6 +45,10 @@ let package = Package(
             "DossierModel", "DossierMap", "DossierIdentity", "CLibXML2", "CXMLIndex",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         // JSON, CSV and XML writers for the bundle.
         .target(name: "DossierFormats", dependencies: ["DossierModel", "CLibXML2"]),
@@ -74,6 +81,7 @@ let package = Package(
         .testTarget(name: "DossierTests", dependencies: [
             "DossierModel", "DossierMap", "DossierIdentity", "DossierCollectors", "DossierFormats",
             "DossierArchive", "DossierEngine", "DossierLedger", "DossierReport",
+            .product(name: "NIOCore", package: "swift-nio"),
         ]),
     ],
     swiftLanguageModes: [.v6],

@@ -41,14 +41,16 @@ public protocol SourceKind: SourceKindDefinition {
     static func open(_ source: Source, in context: CollectorContext) async throws(DossierError) -> any Collector
 }
 
-/// What a collector needs besides its source: the map (for paths), the normaliser, and what the run
-/// does with lookup indexes.
+/// What a collector needs besides its source: the map (for paths), the normaliser, what the run
+/// does with lookup indexes, and how many exports of the run may ask at once (a database source
+/// opens at most that many connections).
 public struct CollectorContext: Sendable {
     public let map: DataMap
     public let normalizer: any IdentifierNormalizer
     public let indexes: IndexPolicy
-    public init(map: DataMap, normalizer: any IdentifierNormalizer, indexes: IndexPolicy = .none) {
-        self.map = map; self.normalizer = normalizer; self.indexes = indexes
+    public let concurrency: Int
+    public init(map: DataMap, normalizer: any IdentifierNormalizer, indexes: IndexPolicy = .none, concurrency: Int = 1) {
+        self.map = map; self.normalizer = normalizer; self.indexes = indexes; self.concurrency = max(1, concurrency)
     }
 
     /// The file a dataset reads: its own `path`, else its source's.
@@ -61,13 +63,14 @@ public struct CollectorContext: Sendable {
 public enum CollectorRegistry {
     public static let kinds: [any SourceKind.Type] = [
         SQLiteKind.self,
+        PostgresKind.self,
         CSVKind.self,
         JSONLinesKind.self,
         XMLKind.self,
     ]
 
     /// Kinds DESIGN.md names that this version does not implement yet.
-    public static let plannedKinds: Set<String> = ["postgres", "http", "command"]
+    public static let plannedKinds: Set<String> = ["http", "command"]
 
     /// A data map loader that accepts exactly the kinds above.
     public static var mapLoader: DataMapLoader {

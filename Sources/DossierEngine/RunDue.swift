@@ -41,7 +41,7 @@ extension RequestService {
         let scratch = indexFolder == nil ? FileManager.default.temporaryDirectory.appendingPathComponent("dossier-index-\(UUID().uuidString)") : nil
         defer { if let scratch { try? FileManager.default.removeItem(at: scratch) } }
         let service = self
-        let finished = try await OpenedSources.with(map, indexes: .build(indexFolder ?? scratch!)) { sources throws(DossierError) -> [DueOutcome] in
+        let finished = try await OpenedSources.with(map, indexes: .build(indexFolder ?? scratch!), concurrency: jobs) { sources throws(DossierError) -> [DueOutcome] in
             let collected = Locked<[DueOutcome]>([])
             await forEachBounded(work.count, jobs: jobs, stop: stop) { i in
                 var outcome = DueOutcome(request: work[i], status: .failed)

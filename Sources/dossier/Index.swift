@@ -46,7 +46,7 @@ struct IndexOptions: ParsableArguments {
     static func describe(_ state: IndexState, kind: String) -> String {
         switch state {
         case .notUsed:
-            return kind == "sqlite" ? "no index needed (\(kind): queried)" : "no index (\(kind) sources are scanned)"
+            return kind == "sqlite" || kind == "postgres" ? "no index needed (\(kind): queried)" : "no index (\(kind) sources are scanned)"
         case .unsupported(let why): return "cannot be indexed (\(why)); scanned"
         case .missing: return "missing (run 'dossier index')"
         case .stale(let why): return "stale: \(why) (run 'dossier index')"

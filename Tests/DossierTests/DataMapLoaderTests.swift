@@ -103,7 +103,7 @@ import Testing
     }
 
     @Test func reservedKindsAreNotYetSupported() throws {
-        let yaml = dataMapYAML(sources: csvSource.replacingOccurrences(of: "kind: csv", with: "kind: postgres"))
+        let yaml = dataMapYAML(sources: csvSource.replacingOccurrences(of: "kind: csv", with: "kind: command"))
         let error = try #require(throws: DossierError.self) { try load(yaml) }
         #expect(error.message.contains("not yet supported"))
         #expect(error.exitCode == 64)

@@ -18,6 +18,7 @@ import sys
 import tarfile
 import xml.etree.ElementTree as ET
 import zipfile
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -25,11 +26,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import oracle  # noqa: E402
+from pg_server import PrivateCluster, sql_identifier  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES_MAP = REPO / "Samples" / "dossier.yaml"
 SAMPLES_CRM = REPO / "Samples" / "crm" / "crm.sqlite"
 CHINOOK = REPO / "Tests" / "Fixtures" / "chinook"
+PG_TYPES_SQL = REPO / "Tests" / "Fixtures" / "postgres" / "types.sql"
 AS_OF = "2026-01-02T03:04:05Z"
 WITHHELD = oracle.WITHHELD
 EX_USAGE, EX_NOINPUT, EX_CANTCREAT = 64, 66, 73
@@ -654,3 +657,69 @@ def build_mini(folder: Path, map_text: str = MINI_MAP, csv_text: str = MINI_CSV,
 @pytest.fixture
 def mini_map(tmp_path) -> Path:
     return build_mini(tmp_path / "mini")
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+PG_READER = "dossier_reader"
+PG_READER_PASSWORD = "p@ss:w/rd%é"  # every character a URL must percent-encode, and one non-ASCII
+
+
+@dataclass(frozen=True)
+class PgDatabase:
+    """How the reader reaches one database of the private cluster (TCP on 127.0.0.1, SCRAM)."""
+    url: str  # postgres://user:password@127.0.0.1:port/database?sslmode=disable, percent-encoded
+    host: str
+    port: int
+    database: str
+    user: str
+    password: str
+    cluster: PrivateCluster
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """One private PostgreSQL cluster for the session (pg_server.py); fails if it cannot start."""
+    cluster = PrivateCluster()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_reader(pg_cluster) -> tuple[str, str]:
+    """(user, password) of the LOGIN role the tests read as; its rights come from readable_by
+    (PUBLIC's default CONNECT on the initial databases is revoked, so it reaches no other)."""
+    pg_cluster.create_role(PG_READER, PG_READER_PASSWORD)
+    pg_cluster.psql("REVOKE ALL ON DATABASE postgres, template1 FROM PUBLIC;")
+    return PG_READER, PG_READER_PASSWORD
+
+
+def readable_by(cluster: PrivateCluster, database: str, reader: tuple[str, str]) -> PgDatabase:
+    """Let `reader` connect to `database` and SELECT its tables in schema public, nothing more
+    (PUBLIC loses its default CONNECT and TEMPORARY on the database and USAGE on the schema)."""
+    user, password = reader
+    db, role = sql_identifier(database), sql_identifier(user)
+    cluster.psql(f"REVOKE ALL ON DATABASE {db} FROM PUBLIC; GRANT CONNECT ON DATABASE {db} TO {role};")
+    cluster.psql(f"REVOKE ALL ON SCHEMA public FROM PUBLIC; GRANT USAGE ON SCHEMA public TO {role};"
+                 f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role};", db=database)
+    return PgDatabase(url=cluster.url(user, password, database), host=cluster.host, port=cluster.port,
+                      database=database, user=user, password=password, cluster=cluster)
+
+
+@pytest.fixture(scope="session")
+def pg_chinook(pg_cluster, pg_reader) -> PgDatabase:
+    """The Chinook database (`chinook`, created by the script itself), readable by dossier_reader."""
+    pg_cluster.psql_file(CHINOOK / "Chinook_PostgreSql.sql")
+    return readable_by(pg_cluster, "chinook", pg_reader)
+
+
+@pytest.fixture(scope="session")
+def pg_types(pg_cluster, pg_reader) -> PgDatabase:
+    """`dossier_types`: the table `everything` (Tests/Fixtures/postgres/types.sql), one row per
+    case of each column type, readable by dossier_reader."""
+    pg_cluster.create_database("dossier_types")
+    pg_cluster.psql_file(PG_TYPES_SQL, db="dossier_types")
+    return readable_by(pg_cluster, "dossier_types", pg_reader)

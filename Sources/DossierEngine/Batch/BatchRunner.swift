@@ -167,7 +167,7 @@ public struct BatchRunner: Sendable {
             let indexes: IndexPolicy = .build(exporter.indexFolder ?? state.appendingPathComponent("indexes"))
             let exporter = self.exporter
             let work = toRun
-            let finished = try await OpenedSources.with(exporter.map, indexes: indexes) { sources throws(DossierError) -> [BatchOutcome] in
+            let finished = try await OpenedSources.with(exporter.map, indexes: indexes, concurrency: options.jobs) { sources throws(DossierError) -> [BatchOutcome] in
                 let collected = Locked<[BatchOutcome]>([])
                 await forEachBounded(work.count, jobs: options.jobs, stop: stop) { i in
                     let (request, digest) = work[i]

@@ -1,0 +1,195 @@
+import DossierModel
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// Reads a PostgreSQL database with the data map's queries, every export of a run in one snapshot.
+///
+/// One connection (the anchor) opens a `REPEATABLE READ READ ONLY` transaction and exports its
+/// snapshot (`pg_export_snapshot()`); it runs no lookup and holds the snapshot for the run. Lookups run
+/// on up to `connections` further connections (the run's concurrent exports), each inside a read-only
+/// transaction that imports the same snapshot: every export of a batch sees the same data, however
+/// many run at once, and nothing can write. A lookup that fails (a value that cannot be compared with
+/// its column, say) rolls its connection back and re-imports the snapshot.
+///
+/// `:value` is bound as `$1` with no declared type, so the server reads it as its column's type: an
+/// identifier `17` finds an `integer` 17 and a `text` '17'. A value that is no valid input of that
+/// type (`abc` for an integer) finds nothing. Rows are streamed as the server sends them.
+final class PostgresCollector: Collector {
+    private let source: Source
+    private let pool: PostgresSnapshotPool
+    /// The rewritten SQL of each dataset's lookup (`$1` for `:value`), by dataset and identifier kind.
+    private let statements: [String: [String: String]]
+
+    private init(source: Source, pool: PostgresSnapshotPool) {
+        self.source = source; self.pool = pool
+        var statements: [String: [String: String]] = [:]
+        for dataset in source.datasets {
+            for lookup in dataset.lookups { statements[dataset.id, default: [:]][lookup.kind.name] = PostgresSQL.positional(lookup.expression).sql }
+        }
+        self.statements = statements
+    }
+
+    static func open(_ source: Source, endpoint: PostgresEndpoint, connections: Int) async throws(DossierError) -> PostgresCollector {
+        let pool = try await PostgresSnapshotPool.open(endpoint, connections: max(1, connections))
+        return PostgresCollector(source: source, pool: pool)
+    }
+
+    func close() async { await pool.close() }
+
+    func find(in dataset: Dataset, identifiers: [Identifier],
+              found: (DossierModel.Record, Identifier) throws(DossierError) -> Void) async throws(DossierError) {
+        let work = dataset.lookups.flatMap { lookup in identifiers.filter { $0.kind == lookup.kind }.map { (lookup, $0) } }
+        guard !work.isEmpty else { return }
+        let connection = try await pool.acquire()
+        let types = pool.types
+        var failure: DossierError?
+        lookups: for (lookup, id) in work {
+            let sql = statements[dataset.id]?[lookup.kind.name] ?? PostgresSQL.positional(lookup.expression).sql
+            do {
+                let rows = try await connection.query(Self.query(sql, value: id.value), logger: PostgresSnapshotPool.logger)
+                for try await row in rows {
+                    let record = try Self.record(row, types: types, dataset: dataset, source: source)
+                    try found(record, id)
+                }
+            } catch let error as DossierError {
+                failure = error
+                break lookups
+            } catch let error as PSQLError where PostgresFailure.sqlState(error)?.hasPrefix("22") == true {
+                // The identifier is no valid value of the column's type: it finds nothing there. The
+                // transaction is aborted; roll back and import the snapshot again.
+                do { try await pool.reset(connection) } catch {
+                    failure = self.failure(error, lookup: lookup, dataset: dataset)
+                    break lookups
+                }
+            } catch {
+                failure = self.failure(error, lookup: lookup, dataset: dataset)
+                break lookups
+            }
+        }
+        await pool.release(connection, clean: failure == nil)
+        if let failure { throw failure }
+    }
+
+    /// Runs each lookup with `:value` NULL inside the read-only snapshot: the query must parse, its
+    /// tables and columns exist and the reader may read them, and it must not write (PostgreSQL
+    /// refuses every write, DDL and row lock in a read-only transaction, even when no row matches).
+    func check(_ dataset: Dataset) async throws(DossierError) -> [String] {
+        var names: [String] = []
+        let connection = try await pool.acquire()
+        var failure: DossierError?
+        for lookup in dataset.lookups {
+            let sql = statements[dataset.id]?[lookup.kind.name] ?? PostgresSQL.positional(lookup.expression).sql
+            do {
+                var binds = PostgresBindings(capacity: 1)
+                binds.appendNull()
+                let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: PostgresSnapshotPool.logger)
+                for column in rows.columns where !names.contains(column.name) { names.append(column.name) }
+                for try await _ in rows {}
+            } catch {
+                if PostgresFailure.sqlState(error) == "25006" {
+                    failure = Self.writes(lookup)
+                } else if let psql = error as? PSQLError, psql.code == .server {
+                    failure = DossierError(.dataMap, "the query does not run against source '\(source.id)': \(PostgresFailure.serverMessage(psql))",
+                                           at: lookup.location)
+                } else {
+                    failure = self.failure(error, lookup: lookup, dataset: dataset)
+                }
+                break
+            }
+        }
+        await pool.release(connection, clean: failure == nil)
+        if let failure { throw failure }
+        return names
+    }
+
+    static func writes(_ lookup: Lookup) -> DossierError {
+        DossierError(.dataMap, "the query would write to the database; lookups must only read", at: lookup.location)
+    }
+
+    /// A failed lookup, in one sentence without the identifier (a server message about a value may
+    /// quote it, so only syntax and permission messages are passed on).
+    func failure(_ error: any Error, lookup: Lookup, dataset: Dataset) -> DossierError {
+        if PostgresFailure.sqlState(error) == "25006" { return Self.writes(lookup) }
+        if let psql = error as? PSQLError, psql.code == .server {
+            return DossierError(.sourceUnreadable, "source '\(source.id)', dataset '\(dataset.id)': the query failed (\(PostgresFailure.serverMessage(psql)))",
+                                at: lookup.location)
+        }
+        return DossierError(.sourceUnreadable, "source '\(source.id)', dataset '\(dataset.id)': \(PostgresFailure.connectionReason(error))",
+                            at: lookup.location)
+    }
+
+    /// `:value`'s text, sent with no declared type (OID 0) so that the server reads it as the type the
+    /// query gives it.
+    static func query(_ sql: String, value: String) -> PostgresQuery {
+        var binds = PostgresBindings(capacity: 1)
+        binds.append(UntypedText(text: value))
+        return PostgresQuery(unsafeSQL: sql, binds: binds)
+    }
+
+    /// A row as a record: every column, in the query's order, with its type's meaning.
+    static func record(_ row: PostgresRow, types: [UInt32: PostgresValues.ExtraType], dataset: Dataset, source: Source) throws(DossierError) -> DossierModel.Record {
+        var fields = Fields()
+        for cell in row {
+            do {
+                fields.append(cell.columnName, try PostgresValues.value(oid: cell.dataType.rawValue, bytes: cell.bytes) { types[$0] })
+            } catch {
+                throw DossierError(.sourceUnreadable, "source '\(source.id)', dataset '\(dataset.id)', column '\(cell.columnName)': \(error.reason)",
+                                   at: dataset.lookups.first?.location)
+            }
+        }
+        return fields
+    }
+}
+
+/// A text parameter of no declared type: the server infers its type from the query.
+struct UntypedText: PostgresDynamicTypeEncodable {
+    let text: String
+    var psqlType: PostgresDataType { PostgresDataType(0) }
+    var psqlFormat: PostgresFormat { .text }
+    func encode<JSONEncoder: PostgresJSONEncoder>(into byteBuffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
+        byteBuffer.writeString(text)
+    }
+}
+
+/// postgres-nio's errors in Dossier's words.
+public enum PostgresFailure {
+    public static func sqlState(_ error: any Error) -> String? {
+        (error as? PSQLError)?.serverInfo?[.sqlState]
+    }
+
+    /// The server's SQLSTATE and message: for errors about the query's text, tables and rights.
+    public static func serverMessage(_ error: PSQLError) -> String {
+        let state = error.serverInfo?[.sqlState] ?? "?"
+        // Class 22 (data exceptions) and 23 (constraints) may quote a value: only the code is given.
+        if state.hasPrefix("22") || state.hasPrefix("23") { return "SQLSTATE \(state)" }
+        return "\(error.serverInfo?[.message] ?? "an error") (SQLSTATE \(state))"
+    }
+
+    /// Why a connection failed or broke, without the password.
+    public static func connectionReason(_ error: any Error) -> String {
+        guard let psql = error as? PSQLError else { return "the server connection failed (\(type(of: error)))" }
+        switch psql.code {
+        case .server: return "the server refused: \(serverMessage(psql))"
+        case .sslUnsupported: return "the server does not offer TLS, which the sslmode requires"
+        case .authMechanismRequiresPassword: return "the server asks for a password and none is given"
+        case .unsupportedAuthMechanism: return "the server asks for an authentication method that Dossier does not support"
+        case .saslError: return "the password authentication (SCRAM) failed"
+        case .serverClosedConnection, .uncleanShutdown: return "the server closed the connection"
+        case .connectionError:
+            if let underlying = psql.underlying { return "cannot reach the server (\(short(underlying)))" }
+            return "cannot reach the server"
+        default: return "the server connection failed (\(psql.code))"
+        }
+    }
+
+    static func short(_ error: any Error) -> String {
+        let text = "\(error)"
+        if text.contains("Connection refused") || text.contains("errno: 111") { return "connection refused" }
+        if text.contains("timeout") || text.contains("Timeout") { return "no answer in time" }
+        if text.contains("NXDOMAIN") || text.contains("resolve") || text.contains("getaddrinfo") { return "the host name does not resolve" }
+        if text.contains("certificate") || text.contains("Certificate") || text.contains("handshake") { return "TLS failed: the certificate is not trusted or does not match" }
+        return String(text.prefix(120))
+    }
+}
