@@ -20,9 +20,9 @@ public struct Packing: Sendable {
 ///
 /// ```swift
 /// let service = try RequestService(map: map, ledgerPath: nil)
-/// let opened = try service.open(kind: .access, identifiers: [(.email, "anna@example.pl")], received: today, today: today)
-/// try service.verify(opened.request.id, method: "reply from the registered e-mail", by: "J. Kowalski", today: today)
-/// let delivery = try service.fulfil(opened.request.id, packing: Packing(format: .zip), today: today)
+/// let opened = try await service.open(kind: .access, identifiers: [(.email, "anna@example.pl")], received: today, today: today)
+/// try await service.verify(opened.request.id, method: "reply from the registered e-mail", by: "J. Kowalski", today: today)
+/// let delivery = try await service.fulfil(opened.request.id, packing: Packing(format: .zip), today: today)
 /// ```
 public final class RequestService: Sendable {
     public let map: DataMap?
@@ -61,8 +61,8 @@ public final class RequestService: Sendable {
         return map
     }
 
-    public func request(_ id: String) throws(DossierError) -> RequestRecord {
-        guard let r = try ledger.request(id) else { throw DossierError(.usage, "there is no request \(id) in the ledger") }
+    public func request(_ id: String) async throws(DossierError) -> RequestRecord {
+        guard let r = try await ledger.request(id) else { throw DossierError(.usage, "there is no request \(id) in the ledger") }
         return r
     }
 
@@ -89,7 +89,7 @@ public final class RequestService: Sendable {
         // Art. 12(5): a copy delivered within the window, for the same subject, with unchanged data.
         var flags: [String] = [], evidence: [Value] = [], notes: [String] = []
         let since = map.ledger.repeatWindow.before(received)
-        let earlier = try ledger.deliveries(sharing: identifiers, since: since.start)
+        let earlier = try await ledger.deliveries(sharing: identifiers, since: since.start)
         if !earlier.isEmpty {
             let current = try await fingerprint(identifiers: identifiers, kind: kind, exporter: exporter)
             // The latest unchanged copy of each earlier request is the evidence.
@@ -105,7 +105,7 @@ public final class RequestService: Sendable {
                 notes.append("possibly excessive (Art. 12(5)): request \(requestID) received copy \(delivery.copy) on \(delivery.at.utcTimestamp), and the data has not changed since (fingerprint \(current.prefix(16))…)")
             }
         }
-        let record = try ledger.createRequest(NewRequest(
+        let record = try await ledger.createRequest(NewRequest(
             kind: kind, received: received, firstDeadline: firstDeadline, channel: channel,
             language: language ?? map.controller.languages.first ?? "en", identifiers: identifiers, flags: flags, evidence: evidence,
             reference: reference), at: now())
@@ -125,10 +125,10 @@ public final class RequestService: Sendable {
     // MARK: State changes
 
     func change(_ id: String, to status: RequestStatus, note: String?, fields: [String: String?] = [:],
-                audit: [(String, String)] = []) throws(DossierError) {
-        let r = try request(id)
+                audit: [(String, String)] = []) async throws(DossierError) {
+        let r = try await request(id)
         try Self.checkTransition(r, to: status)
-        try ledger.apply(RequestChange(to: status, note: note, fields: fields, audit: audit), to: id, expecting: [r.status], at: now())
+        try await ledger.apply(RequestChange(to: status, note: note, fields: fields, audit: audit), to: id, expecting: [r.status], at: now())
     }
 
     static func checkTransition(_ r: RequestRecord, to status: RequestStatus) throws(DossierError) {
@@ -138,25 +138,25 @@ public final class RequestService: Sendable {
     }
 
     /// Art. 12(6): records how the requester's identity was checked and by whom.
-    public func verify(_ id: String, method: String, by: String, today: Day) throws(DossierError) {
+    public func verify(_ id: String, method: String, by: String, today: Day) async throws(DossierError) {
         guard !method.trimmingCharacters(in: .whitespaces).isEmpty, !by.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw DossierError(.usage, "say how the identity was checked and who checked it", missing: .verification)
         }
-        let r = try request(id)
+        let r = try await request(id)
         if r.isVerified { throw DossierError(.refused, "request \(id) is already verified") }
         // An extended request stays extended in its deadline; its status records the verification.
-        try change(id, to: .verified, note: "identity checked: \(method) (by \(by))",
+        try await change(id, to: .verified, note: "identity checked: \(method) (by \(by))",
                    fields: ["verification_method": method, "verified_by": by, "verified_at": now().utcTimestamp],
                    audit: [("on", today.description)])
     }
 
     /// Art. 12(3): up to two further months, with a reason, only while the first month runs.
-    public func extend(_ id: String, months: Int, reason: String, today: Day) throws(DossierError) {
+    public func extend(_ id: String, months: Int, reason: String, today: Day) async throws(DossierError) {
         guard (1...2).contains(months) else { throw DossierError(.usage, "an extension is 1 or 2 further months") }
         guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw DossierError(.usage, "an extension needs a reason, which the person must be told", missing: .reason)
         }
-        let r = try request(id)
+        let r = try await request(id)
         if r.status != .extended { try Self.checkTransition(r, to: .extended) }
         guard today <= r.firstDeadline else {
             throw DossierError(.refused, "request \(id): the first month ended on \(r.firstDeadline); an extension must be decided and told within it (Art. 12(3))")
@@ -166,7 +166,7 @@ public final class RequestService: Sendable {
             throw DossierError(.refused, "request \(id) is already extended by \(r.extendedMonths) month(s); the law allows two further months at most")
         }
         let deadline = calendar.deadline(received: r.received, months: 1 + total)
-        try ledger.apply(RequestChange(to: .extended, note: "extended by \(months) month(s): \(reason)",
+        try await ledger.apply(RequestChange(to: .extended, note: "extended by \(months) month(s): \(reason)",
                                        fields: ["extended_months": String(total), "deadline": deadline.description,
                                                 "extension_reason": [r.extensionReason, reason].compactMap { $0 }.joined(separator: "; ")],
                                        audit: [("months", String(months)), ("deadline", deadline.description)]),
@@ -174,15 +174,15 @@ public final class RequestService: Sendable {
     }
 
     /// Art. 12(4)/(5): a refusal needs its reason.
-    public func refuse(_ id: String, reason: String, today: Day) throws(DossierError) {
+    public func refuse(_ id: String, reason: String, today: Day) async throws(DossierError) {
         guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw DossierError(.usage, "a refusal needs a reason, which the person must be told", missing: .reason)
         }
-        try change(id, to: .refused, note: "refused: \(reason)", fields: ["refusal_reason": reason], audit: [("on", today.description)])
+        try await change(id, to: .refused, note: "refused: \(reason)", fields: ["refusal_reason": reason], audit: [("on", today.description)])
     }
 
-    public func withdraw(_ id: String, reason: String?, today: Day) throws(DossierError) {
-        try change(id, to: .withdrawn, note: reason.map { "withdrawn: \($0)" } ?? "withdrawn by the person",
+    public func withdraw(_ id: String, reason: String?, today: Day) async throws(DossierError) {
+        try await change(id, to: .withdrawn, note: reason.map { "withdrawn: \($0)" } ?? "withdrawn by the person",
                    fields: ["withdrawal_reason": reason], audit: [("on", today.description)])
     }
 
@@ -217,7 +217,7 @@ public final class RequestService: Sendable {
 
     /// Produces copy 1 of a verified request, free of charge.
     public func fulfil(_ id: String, packing: Packing, today: Day) async throws(DossierError) -> Delivery {
-        try await fulfil(try request(id), packing: packing, using: nil)
+        try await fulfil(try await request(id), packing: packing, using: nil)
     }
 
     /// Copy 1 of `r` as it stands in the ledger now, over `sources` when a run opened them.
@@ -231,7 +231,7 @@ public final class RequestService: Sendable {
 
     /// Produces a further copy at the quoted fee. Returns nil, producing nothing, unless the fee is accepted.
     public func copy(_ id: String, packing: Packing, acceptFee: Bool, today: Day) async throws(DossierError) -> (quote: (fee: Decimal, currency: String), delivery: Delivery?) {
-        let r = try request(id)
+        let r = try await request(id)
         guard !r.deliveries.isEmpty else {
             throw DossierError(.refused, "request \(id) has no first copy yet; the first copy is 'dossier request fulfil' (free of charge)")
         }
@@ -257,9 +257,9 @@ public final class RequestService: Sendable {
                  using sources: OpenedSources? = nil) async throws(DossierError) -> Delivery {
         let format = packing.format
         let map = try requireMap("producing a copy")
-        let claim = try ledger.claim(r.id, at: now())
+        let claim = try await ledger.claim(r.id, at: now())
         do throws(DossierError) {
-            let current = try request(r.id)
+            let current = try await request(r.id)
             let copy = current.deliveries.count + 1
             guard copy == r.deliveries.count + 1 else {
                 throw DossierError(.refused, "request \(r.id) received copy \(copy - 1) from another process meanwhile")
@@ -286,16 +286,16 @@ public final class RequestService: Sendable {
             // The archive is renamed into place inside the transaction that records it, just before the
             // commit: a crash leaves both or neither, but for the instant of the commit itself.
             do {
-                try ledger.recordDelivery(delivery, for: claim, note: "copy \(copy) delivered (fee \(Self.amount(fee)) \(currency))",
+                try await ledger.recordDelivery(delivery, for: claim, note: "copy \(copy) delivered (fee \(Self.amount(fee)) \(currency))",
                                           beforeCommit: { () throws(DossierError) in try finished.publish() })
             } catch {
                 unlink(finished.temporary.path)
-                if (try? request(r.id).deliveries.contains { $0.copy == copy }) != true { unlink(archive.path) }
+                if (try? await request(r.id).deliveries.contains { $0.copy == copy }) != true { unlink(archive.path) }
                 throw error
             }
             return delivery
         } catch {
-            try? ledger.release(claim)
+            try? await ledger.release(claim)
             throw error
         }
     }
@@ -321,8 +321,8 @@ public final class RequestService: Sendable {
 
     public enum Due: Sendable { case overdue, within(days: Int) }
 
-    public func list(statuses: Set<RequestStatus>?, due: Due?, today: Day) throws(DossierError) -> [RequestRecord] {
-        try ledger.requests(statuses: statuses).filter { r in
+    public func list(statuses: Set<RequestStatus>?, due: Due?, today: Day) async throws(DossierError) -> [RequestRecord] {
+        try await ledger.requests(statuses: statuses).filter { r in
             switch due {
             case nil: return true
             case .overdue?: return r.status.isOpen && r.deadline < today

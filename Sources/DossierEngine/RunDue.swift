@@ -25,8 +25,8 @@ extension RequestService {
 
     /// The requests `run-due` would fulfil now, in the order it takes them: verified, not refused
     /// or withdrawn, without a copy; by deadline, then by id.
-    public func due(limit: Int?) throws(DossierError) -> [RequestRecord] {
-        let open = try ledger.requests(statuses: [.verified, .extended])
+    public func due(limit: Int?) async throws(DossierError) -> [RequestRecord] {
+        let open = try await ledger.requests(statuses: [.verified, .extended])
             .filter { $0.isVerified && $0.deliveries.isEmpty }
             .sorted { ($0.deadline, $0.id) < ($1.deadline, $1.id) }
         return limit.map { Array(open.prefix($0)) } ?? open
@@ -35,7 +35,7 @@ extension RequestService {
     public func runDue(limit: Int?, jobs: Int, packing: Packing, stop: @escaping @Sendable () -> Bool,
                        progress: @escaping @Sendable (DueOutcome) -> Void) async throws(DossierError) -> [DueOutcome] {
         let map = try requireMap("run-due")
-        let work = try due(limit: limit)
+        let work = try await due(limit: limit)
         guard !work.isEmpty else { return [] }
         // Indexes: the known folder, else one for this run only.
         let scratch = indexFolder == nil ? FileManager.default.temporaryDirectory.appendingPathComponent("dossier-index-\(UUID().uuidString)") : nil
@@ -47,7 +47,7 @@ extension RequestService {
                 var outcome = DueOutcome(request: work[i], status: .failed)
                 do throws(DossierError) {
                     // As it stands now: another process may have fulfilled, refused or withdrawn it.
-                    let current = try service.request(work[i].id)
+                    let current = try await service.request(work[i].id)
                     if !current.deliveries.isEmpty || current.status == .fulfilled {
                         outcome.status = .skipped
                         outcome.error = "request \(current.id) received copy 1 from another process meanwhile"
@@ -100,7 +100,7 @@ extension RequestService {
                 result.append(Imported(reference: row.id, status: .failed, request: nil, notes: [], error: problem))
                 continue
             }
-            if let existing = try ledger.request(reference: row.id) {
+            if let existing = try await ledger.request(reference: row.id) {
                 result.append(Imported(reference: row.id, status: .existing, request: existing, notes: [], error: nil))
                 continue
             }

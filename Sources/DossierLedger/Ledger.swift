@@ -5,35 +5,36 @@ import Foundation
 ///
 /// The engine speaks only to this protocol; `SQLiteLedger` implements it in one file, and a
 /// PostgreSQL implementation can take its place (same semantics: every method is one transaction,
-/// `claim` is atomic across processes, the audit trail is append-only and hash-chained).
+/// `claim` is atomic across processes, the audit trail is append-only and hash-chained). The methods
+/// are `async` because a server's client is; SQLite's synchronous methods satisfy them as they are.
 ///
 /// ```swift
 /// let ledger = try SQLiteLedger(path: "ledger.sqlite")
-/// let request = try ledger.createRequest(draft, at: Date())
-/// try ledger.apply(RequestChange(to: .verified, note: "reply from the registered e-mail"), to: request.id, at: Date())
+/// let request = try await ledger.createRequest(draft, at: Date())
+/// try await ledger.apply(RequestChange(to: .verified, note: "reply from the registered e-mail"), to: request.id, at: Date())
 /// ```
 public protocol Ledger: AnyObject, Sendable {
     /// Stores a new request with a fresh id (`DSR-<year>-<sequence>`), its history and audit rows.
-    func createRequest(_ draft: NewRequest, at: Date) throws(DossierError) -> RequestRecord
-    func request(_ id: String) throws(DossierError) -> RequestRecord?
+    func createRequest(_ draft: NewRequest, at: Date) async throws(DossierError) -> RequestRecord
+    func request(_ id: String) async throws(DossierError) -> RequestRecord?
     /// The request opened with this reference (`NewRequest.reference`), if any.
-    func request(reference: String) throws(DossierError) -> RequestRecord?
+    func request(reference: String) async throws(DossierError) -> RequestRecord?
     /// Requests in id order, optionally only those in `statuses`.
-    func requests(statuses: Set<RequestStatus>?) throws(DossierError) -> [RequestRecord]
+    func requests(statuses: Set<RequestStatus>?) async throws(DossierError) -> [RequestRecord]
     /// Applies a status change if the request is still in one of `expected` (compare-and-set).
-    func apply(_ change: RequestChange, to id: String, expecting expected: Set<RequestStatus>, at: Date) throws(DossierError)
+    func apply(_ change: RequestChange, to id: String, expecting expected: Set<RequestStatus>, at: Date) async throws(DossierError)
     /// Takes the request for producing a copy; throws `.busy` while a live process holds it. A claim
     /// whose process is gone (same host) is taken over.
-    func claim(_ id: String, at: Date) throws(DossierError) -> Claim
-    func release(_ claim: Claim) throws(DossierError)
+    func claim(_ id: String, at: Date) async throws(DossierError) -> Claim
+    func release(_ claim: Claim) async throws(DossierError)
     /// Records a delivery as copy `delivery.copy` (unique per request), moves the request to
     /// fulfilled, writes history and audit, and releases the claim, all in one transaction;
     /// `beforeCommit` runs last inside it (the archive's rename), and its failure rolls all back.
     func recordDelivery(_ delivery: Delivery, for claim: Claim, note: String?,
-                        beforeCommit: () throws(DossierError) -> Void) throws(DossierError)
+                        beforeCommit: () throws(DossierError) -> Void) async throws(DossierError)
     /// Deliveries of other requests that share one of `identifiers`, delivered on or after `since`.
-    func deliveries(sharing identifiers: [Identifier], since: Date) throws(DossierError) -> [(requestID: String, delivery: Delivery)]
+    func deliveries(sharing identifiers: [Identifier], since: Date) async throws(DossierError) -> [(requestID: String, delivery: Delivery)]
     /// The audit trail in order, as JSON objects.
-    func auditRows(_ body: (Value) throws(DossierError) -> Void) throws(DossierError)
-    func verifyAudit() throws(DossierError) -> AuditVerdict
+    func auditRows(_ body: (Value) throws(DossierError) -> Void) async throws(DossierError)
+    func verifyAudit() async throws(DossierError) -> AuditVerdict
 }

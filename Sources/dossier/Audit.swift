@@ -10,15 +10,15 @@ struct Audit: ParsableCommand {
         subcommands: [AuditVerify.self, AuditExport.self])
 }
 
-struct AuditVerify: ParsableCommand {
+struct AuditVerify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Recompute the chain; name the first row that was edited, deleted or inserted out of order (exit 65).")
 
     @OptionGroup var options: LedgerOptions
 
-    func run() throws {
-        let verdict = try options.service().ledger.verifyAudit()
+    func run() async throws {
+        let verdict = try await options.service().ledger.verifyAudit()
         if let broken = verdict.firstBreak {
             throw DossierError(.refused, "the audit trail is broken at row \(broken.seq): \(broken.reason)")
         }
@@ -26,13 +26,13 @@ struct AuditVerify: ParsableCommand {
     }
 }
 
-struct AuditExport: ParsableCommand {
+struct AuditExport: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export", abstract: "Print the audit trail as JSON Lines, one row a line, oldest first.")
 
     @OptionGroup var options: LedgerOptions
 
-    func run() throws {
-        try options.service().ledger.auditRows { row throws(DossierError) in print(row.jsonText()) }
+    func run() async throws {
+        try await options.service().ledger.auditRows { row throws(DossierError) in print(row.jsonText()) }
     }
 }

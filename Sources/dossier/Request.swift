@@ -108,7 +108,7 @@ struct RequestImport: AsyncParsableCommand {
     }
 }
 
-struct RequestVerify: ParsableCommand {
+struct RequestVerify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Record how the requester's identity was checked (Art. 12(6)); no data leaves before this.")
@@ -120,13 +120,13 @@ struct RequestVerify: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Who checked it.", valueName: "name"))
     var by: String
 
-    func run() throws {
-        try options.service().verify(id, method: method, by: by, today: try options.day())
+    func run() async throws {
+        try await options.service().verify(id, method: method, by: by, today: try options.day())
         print("verified: \(id)")
     }
 }
 
-struct RequestExtend: ParsableCommand {
+struct RequestExtend: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "extend",
         abstract: "Extend the deadline by one or two months, with the reason to tell the person (only within the first month).")
@@ -136,10 +136,10 @@ struct RequestExtend: ParsableCommand {
     @Option(name: .long, help: "1 or 2 further months.") var months: Int
     @Option(name: .long, help: ArgumentHelp("Why (complexity, number of requests).", valueName: "text")) var reason: String
 
-    func run() throws {
+    func run() async throws {
         let service = try options.service()
-        try service.extend(id, months: months, reason: reason, today: try options.day())
-        print("extended: \(id), answer due by \(try service.request(id).deadline)")
+        try await service.extend(id, months: months, reason: reason, today: try options.day())
+        print("extended: \(id), answer due by \(try await service.request(id).deadline)")
     }
 }
 
@@ -181,7 +181,7 @@ struct RequestCopy: AsyncParsableCommand {
     }
 }
 
-struct RequestRefuse: ParsableCommand {
+struct RequestRefuse: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "refuse",
         abstract: "Refuse a request (manifestly unfounded or excessive, Art. 12(5)), with the reason to tell the person.")
@@ -190,22 +190,22 @@ struct RequestRefuse: ParsableCommand {
     @OptionGroup var options: LedgerOptions
     @Option(name: .long, help: ArgumentHelp("The reason (required).", valueName: "text")) var reason: String?
 
-    func run() throws {
+    func run() async throws {
         guard let reason else { throw DossierError(.usage, "a refusal needs a reason (--reason); the person must be told it") }
-        try options.service().refuse(id, reason: reason, today: try options.day())
+        try await options.service().refuse(id, reason: reason, today: try options.day())
         print("refused: \(id)")
     }
 }
 
-struct RequestWithdraw: ParsableCommand {
+struct RequestWithdraw: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "withdraw", abstract: "Record that the person withdrew the request.")
 
     @Argument(help: "The request id.") var id: String
     @OptionGroup var options: LedgerOptions
     @Option(name: .long, help: ArgumentHelp("What the person said, if anything.", valueName: "text")) var reason: String?
 
-    func run() throws {
-        try options.service().withdraw(id, reason: reason, today: try options.day())
+    func run() async throws {
+        try await options.service().withdraw(id, reason: reason, today: try options.day())
         print("withdrawn: \(id)")
     }
 }

@@ -39,15 +39,15 @@ func printDelivery(_ d: Delivery) {
     print(d.path)
 }
 
-struct RequestShow: ParsableCommand {
+struct RequestShow: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one request: status, deadline, verification, deliveries and fees, history.")
 
     @Argument(help: "The request id.") var id: String
     @OptionGroup var options: LedgerOptions
     @Flag(name: .long, help: "Print one JSON object (the stable contract for scripts).") var json = false
 
-    func run() throws {
-        let r = try options.service().request(id)
+    func run() async throws {
+        let r = try await options.service().request(id)
         if json { print(requestJSON(r, history: true).prettyJSONText(), terminator: ""); return }
         print("\(r.id)  \(r.kind.rawValue)  \(r.status.rawValue)")
         print("received  \(r.received) via \(r.channel), answer in \(r.language)")
@@ -65,7 +65,7 @@ struct RequestShow: ParsableCommand {
 }
 
 
-struct RequestList: ParsableCommand {
+struct RequestList: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List requests, e.g. the overdue ones or those due within a week.")
 
     @OptionGroup var options: LedgerOptions
@@ -75,7 +75,7 @@ struct RequestList: ParsableCommand {
     var dueWithin: String?
     @Flag(name: .long, help: "Print a JSON array.") var json = false
 
-    func run() throws {
+    func run() async throws {
         var due: RequestService.Due?
         if overdue { due = .overdue }
         if let dueWithin {
@@ -84,7 +84,7 @@ struct RequestList: ParsableCommand {
             if overdue { throw DossierError(.usage, "give --overdue or --due-within, not both") }
             due = .within(days: n)
         }
-        let list = try options.service().list(statuses: status.isEmpty ? nil : Set(status), due: due, today: try options.day())
+        let list = try await options.service().list(statuses: status.isEmpty ? nil : Set(status), due: due, today: try options.day())
         if json {
             print(Value.array(list.map { requestJSON($0, history: false) }).prettyJSONText(), terminator: "")
             return

@@ -47,7 +47,7 @@ struct RunDue: AsyncParsableCommand {
 
     func run() async throws {
         let service = try options.service(indexFolder: index.folder)
-        let due = try service.due(limit: limit)
+        let due = try await service.due(limit: limit)
         guard !due.isEmpty else {
             print("run-due: nothing is due")
             return
