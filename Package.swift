@@ -40,14 +40,22 @@ let package = Package(
         .target(name: "DossierMap", dependencies: ["DossierModel", "Yams"]),
         // Identifier normalisation (e-mail, phone via libphonenumber).
         .target(name: "DossierIdentity", dependencies: ["DossierModel", "CPhoneNumber"]),
+        // PostgreSQL for the source and the ledger: where to connect (from the environment), TLS,
+        // binary values as Dossier values, errors in Dossier's words (postgres-nio underneath).
+        .target(name: "DossierPostgres", dependencies: [
+            "DossierModel",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ]),
         // One folder per source kind: the map keys it reads and the collector it opens.
         .target(name: "DossierCollectors", dependencies: [
             "DossierModel", "DossierMap", "DossierIdentity", "CLibXML2", "CXMLIndex",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
+            "DossierPostgres",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // JSON, CSV and XML writers for the bundle.
@@ -61,14 +69,16 @@ let package = Package(
         ], resources: [.copy("Resources")]),
         // The request ledger: requests, deadlines, deliveries, claims, the audit trail.
         .target(name: "DossierLedger", dependencies: [
-            "DossierModel",
+            "DossierModel", "DossierPostgres",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // The flow: resolve, collect, redact, assemble, pack; and the request workflow on the ledger.
         .target(name: "DossierEngine", dependencies: [
             "DossierModel", "DossierMap", "DossierIdentity", "DossierCollectors", "DossierFormats",
-            "DossierArchive", "DossierLedger", "DossierReport",
+            "DossierArchive", "DossierLedger", "DossierReport", "DossierPostgres",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -80,7 +90,7 @@ let package = Package(
 
         .testTarget(name: "DossierTests", dependencies: [
             "DossierModel", "DossierMap", "DossierIdentity", "DossierCollectors", "DossierFormats",
-            "DossierArchive", "DossierEngine", "DossierLedger", "DossierReport",
+            "DossierArchive", "DossierEngine", "DossierLedger", "DossierReport", "DossierPostgres",
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
     ],

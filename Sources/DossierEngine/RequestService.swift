@@ -1,6 +1,7 @@
 import DossierArchive
 import DossierLedger
 import DossierModel
+import DossierPostgres
 import Foundation
 import Logging
 
@@ -19,41 +20,81 @@ public struct Packing: Sendable {
 /// ledger stores, the exporter produces.
 ///
 /// ```swift
-/// let service = try RequestService(map: map, ledgerPath: nil)
+/// let service = try await RequestService.open(map: map, ledger: nil)
 /// let opened = try await service.open(kind: .access, identifiers: [(.email, "anna@example.pl")], received: today, today: today)
 /// try await service.verify(opened.request.id, method: "reply from the registered e-mail", by: "J. Kowalski", today: today)
 /// let delivery = try await service.fulfil(opened.request.id, packing: Packing(format: .zip), today: today)
+/// await service.close()
 /// ```
 public final class RequestService: Sendable {
     public let map: DataMap?
     public let ledger: any Ledger
     public let calendar: WorkingCalendar
-    public let archives: URL
+    /// Where copies are written; nil when neither the map nor the ledger's place gives a folder.
+    public let archives: URL?
     let logger: Logger
     let now: @Sendable () -> Date
     /// The folder of the lookup indexes, when one is known.
     public let indexFolder: URL?
 
-    /// Opens the ledger named by `ledgerPath`, else by the map's `ledger.path`.
-    public init(map: DataMap?, ledgerPath: String?, indexFolder: URL? = nil, logger: Logger = Logger(label: "dossier"),
-                now: @escaping @Sendable () -> Date = { Date() }) throws(DossierError) {
+    public init(map: DataMap?, ledger: any Ledger, archives: URL?, indexFolder: URL? = nil, logger: Logger = Logger(label: "dossier"),
+                now: @escaping @Sendable () -> Date = { Date() }) {
         self.map = map
+        self.ledger = ledger
+        self.archives = archives
         self.logger = logger
         self.now = now
         self.indexFolder = indexFolder ?? map.flatMap { m in m.indexPath.map { m.resolve(path: $0) } }
-        let path: String
-        if let ledgerPath {
-            path = ledgerPath
-        } else if let map, let p = map.ledger.path {
-            path = map.resolve(path: p).path
-        } else {
-            throw DossierError(.usage, "no ledger is named, and the data map names none in ledger.path", missing: .ledger)
-        }
-        ledger = try SQLiteLedger(path: path)
-        let ledgerFolder = URL(fileURLWithPath: path).deletingLastPathComponent()
-        archives = map.flatMap { m in m.ledger.archives.map { m.resolve(path: $0) } } ?? ledgerFolder.appendingPathComponent("archives")
         calendar = WorkingCalendar(country: map?.ledger.holidayCountry ?? (map?.controller.defaultRegion == "PL" ? "PL" : nil),
                                    extra: map?.ledger.extraHolidays ?? [])
+    }
+
+    /// Opens the ledger `given` names (a SQLite file's path, or a `postgres://` URL), else the one the
+    /// map names (`ledger.url_env`, else `ledger.path`). Copies go to the map's `ledger.archives`,
+    /// else to `archives/` beside a SQLite ledger's file.
+    public static func open(map: DataMap?, ledger given: String?, indexFolder: URL? = nil, connections: Int = 4,
+                            logger: Logger = Logger(label: "dossier"),
+                            now: @escaping @Sendable () -> Date = { Date() }) async throws(DossierError) -> RequestService {
+        let mapArchives = map.flatMap { m in m.ledger.archives.map { m.resolve(path: $0) } }
+        let ledger: any Ledger
+        let archives: URL?
+        if let given, given.hasPrefix("postgres://") || given.hasPrefix("postgresql://") {
+            let endpoint = try PostgresEndpoint(url: given, variable: "--ledger", subject: "the ledger")
+            ledger = try await PostgresLedger.open(endpoint, connections: connections, leaseSeconds: map?.ledger.leaseSeconds ?? 30)
+            archives = mapArchives
+        } else if given == nil, let map, let variable = map.ledger.urlVariable {
+            guard let url = ProcessInfo.processInfo.environment[variable], !url.isEmpty else {
+                throw DossierError(.usage, "the ledger's URL is read from the environment variable \(variable) (ledger.url_env), which is not set",
+                                   at: SourceLocation(file: map.file, key: "ledger.url_env"))
+            }
+            ledger = try await PostgresLedger.open(try PostgresEndpoint(url: url, variable: variable, subject: "the ledger"),
+                                                   connections: connections, leaseSeconds: map.ledger.leaseSeconds)
+            archives = mapArchives
+        } else {
+            let path: String
+            if let given {
+                path = given
+            } else if let map, let p = map.ledger.path {
+                path = map.resolve(path: p).path
+            } else {
+                throw DossierError(.usage, "no ledger is named, and the data map names none in ledger.path or ledger.url_env", missing: .ledger)
+            }
+            ledger = try SQLiteLedger(path: path)
+            archives = mapArchives ?? URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("archives")
+        }
+        return RequestService(map: map, ledger: ledger, archives: archives, indexFolder: indexFolder, logger: logger, now: now)
+    }
+
+    /// Closes the ledger.
+    public func close() async { await ledger.close() }
+
+    /// The folder copies are written to.
+    func archiveFolder() throws(DossierError) -> URL {
+        guard let archives else {
+            throw DossierError(.usage, "copies need a folder: give ledger.archives in the data map (with a PostgreSQL ledger, a folder every worker sees)",
+                               at: map.map { SourceLocation(file: $0.file, key: "ledger.archives") })
+        }
+        return archives
     }
 
     func requireMap(_ action: String) throws(DossierError) -> DataMap {
@@ -254,17 +295,36 @@ public final class RequestService: Sendable {
 
     /// Claims the request, produces the archive, records the delivery: either both exist afterwards, or neither.
     func deliver(_ r: RequestRecord, packing: Packing, fee: Decimal, currency: String,
-                 using sources: OpenedSources? = nil) async throws(DossierError) -> Delivery {
+                 using sources: OpenedSources? = nil, claimed: Claim? = nil) async throws(DossierError) -> Delivery {
         let format = packing.format
         let map = try requireMap("producing a copy")
-        let claim = try await ledger.claim(r.id, at: now())
+        let archives: URL
+        do throws(DossierError) { archives = try archiveFolder() } catch {
+            if let claimed { try? await ledger.release(claimed) }
+            throw error
+        }
+        let claim: Claim
+        if let claimed { claim = claimed } else { claim = try await ledger.claim(r.id, at: now()) }
+        // A lease is renewed while the copy is produced; a claim lost meanwhile makes the delivery fail.
+        let renewal = ledger.renewalInterval.map { interval in
+            Task { [ledger, logger] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: interval)
+                    if Task.isCancelled { break }
+                    do throws(DossierError) { try await ledger.renew(claim) } catch {
+                        logger.warning("the claim could not be renewed", metadata: ["request": "\(claim.requestID)"])
+                    }
+                }
+            }
+        }
+        defer { renewal?.cancel() }
         do throws(DossierError) {
             let current = try await request(r.id)
             let copy = current.deliveries.count + 1
             guard copy == r.deliveries.count + 1 else {
                 throw DossierError(.refused, "request \(r.id) received copy \(copy - 1) from another process meanwhile")
             }
-            try removeLeftovers(of: current)
+            try removeLeftovers(of: current, in: archives)
             let name = "dossier-\(r.id)-copy\(copy).\(format.fileExtension)"
             var export = ExportRequest(identifiers: current.identifiers.map { ($0.kind, $0.value) }, format: format,
                                        outputDirectory: archives, requestID: r.id, asOf: now(), language: current.language,
@@ -302,7 +362,7 @@ public final class RequestService: Sendable {
 
     /// What a process killed while producing a copy may have left: a staging folder, a partial
     /// archive, or a finished archive whose delivery was never recorded. Runs under the claim.
-    func removeLeftovers(of r: RequestRecord) throws(DossierError) {
+    func removeLeftovers(of r: RequestRecord, in archives: URL) throws(DossierError) {
         let fm = FileManager.default
         guard let names = try? fm.contentsOfDirectory(atPath: archives.path) else { return }
         let delivered = Set(r.deliveries.map { URL(fileURLWithPath: $0.path).lastPathComponent })

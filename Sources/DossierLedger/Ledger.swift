@@ -26,7 +26,18 @@ public protocol Ledger: AnyObject, Sendable {
     /// Takes the request for producing a copy; throws `.busy` while a live process holds it. A claim
     /// whose process is gone (same host) is taken over.
     func claim(_ id: String, at: Date) async throws(DossierError) -> Claim
+    /// Claims the due request with the earliest deadline (verified, no copy yet, not refused or
+    /// withdrawn, no live claim on it), skipping what other processes hold; nil when none is left.
+    /// Many processes calling it at once each get a different request. `excluding`: requests the
+    /// caller does not want again (it failed on them).
+    func claimNext(at: Date, excluding: Set<String>) async throws(DossierError) -> Claim?
     func release(_ claim: Claim) async throws(DossierError)
+    /// Extends the claim's lease; throws `.busy` when the claim was lost to another process.
+    func renew(_ claim: Claim) async throws(DossierError)
+    /// How often a claim's holder must renew it while it works; nil when claims do not expire.
+    var renewalInterval: Duration? { get }
+    /// Releases the ledger's connections; nothing is asked of it afterwards.
+    func close() async
     /// Records a delivery as copy `delivery.copy` (unique per request), moves the request to
     /// fulfilled, writes history and audit, and releases the claim, all in one transaction;
     /// `beforeCommit` runs last inside it (the archive's rename), and its failure rolls all back.

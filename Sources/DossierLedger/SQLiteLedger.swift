@@ -1,4 +1,3 @@
-import Crypto
 import DossierModel
 import Foundation
 import GRDB
@@ -22,7 +21,7 @@ public final class SQLiteLedger: Ledger {
         }
         if !FileManager.default.fileExists(atPath: path) {
             let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-            if fd >= 0 { close(fd) }
+            if fd >= 0 { closeDescriptor(fd) }
         }
         var config = Configuration()
         config.busyMode = .timeout(30)
@@ -108,36 +107,20 @@ public final class SQLiteLedger: Ledger {
         }
     }
 
-    static func timestamp(_ date: Date) -> String {
-        var f = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
-        f.timeZone = TimeZone(identifier: "UTC")!
-        return date.formatted(f)
-    }
+    static func timestamp(_ date: Date) -> String { AuditChain.timestamp(date) }
 
-    static func date(_ text: String) -> Date {
-        (try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))) ?? (try? Date(text, strategy: .iso8601)) ?? Date(timeIntervalSince1970: 0)
-    }
+    static func date(_ text: String) -> Date { AuditChain.date(text) }
 
     /// Appends a row to the audit trail, chained to the previous one.
     static func appendAudit(_ db: Database, at: Date, request: String?, action: String, detail: [(String, String)]) throws {
         let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
         let seq = (last?["seq"] as Int? ?? 0) + 1
-        let prev: String = last?["hash"] ?? String(repeating: "0", count: 64)
-        let detailText = Value.object(Fields(detail.map { ($0.0, .string($0.1)) })).jsonText(canonical: true)
+        let prev: String = last?["hash"] ?? AuditChain.genesis
+        let detailText = AuditChain.detailText(detail)
         let at = timestamp(at)
-        let hash = auditHash(seq: seq, at: at, request: request, action: action, detail: detailText, prev: prev)
+        let hash = AuditChain.hash(seq: seq, at: at, request: request, action: action, detail: detailText, prev: prev)
         try db.execute(sql: "INSERT INTO audit (seq, at, request_id, action, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
                        arguments: [seq, at, request, action, detailText, prev, hash])
-    }
-
-    /// SHA-256 over the previous hash and the row's canonical content.
-    static func auditHash(seq: Int, at: String, request: String?, action: String, detail: String, prev: String) -> String {
-        let content = Value.object(Fields([
-            ("seq", .number(String(seq))), ("at", .string(at)), ("request_id", request.map { .string($0) } ?? .null),
-            ("action", .string(action)), ("detail", .string(detail)),
-        ])).jsonText(canonical: true)
-        let digest = SHA256.hash(data: Data((prev + "\n" + content).utf8))
-        return digest.map { String(format: "%02x", $0) }.joined()
     }
 
     public func createRequest(_ draft: NewRequest, at: Date) throws(DossierError) -> RequestRecord {
@@ -219,11 +202,41 @@ public final class SQLiteLedger: Ledger {
         return Claim(requestID: id, token: token)
     }
 
+    public func claimNext(at: Date, excluding: Set<String>) throws(DossierError) -> Claim? {
+        let token = UUID().uuidString
+        let taken: String? = try write("claim the next request") { db in
+            let candidates = try String.fetchAll(db, sql: """
+                SELECT r.id FROM requests r
+                WHERE r.status IN ('verified', 'extended') AND r.verified_at IS NOT NULL
+                  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.request_id = r.id)
+                ORDER BY r.deadline, r.id
+                """)
+            for id in candidates where !excluding.contains(id) {
+                if let row = try Row.fetchOne(db, sql: "SELECT pid, host FROM claims WHERE request_id = ?", arguments: [id]) {
+                    let pid: Int32 = row["pid"], host: String = row["host"]
+                    if host != Self.hostName || kill(pid, 0) == 0 || errno != ESRCH { continue }
+                    try db.execute(sql: "DELETE FROM claims WHERE request_id = ?", arguments: [id])
+                    try Self.appendAudit(db, at: at, request: id, action: "claim_recovered", detail: [("pid", String(pid))])
+                }
+                try db.execute(sql: "INSERT INTO claims (request_id, token, pid, host, started_at) VALUES (?, ?, ?, ?, ?)",
+                               arguments: [id, token, ProcessInfo.processInfo.processIdentifier, Self.hostName, Self.timestamp(at)])
+                return id
+            }
+            return nil
+        }
+        return taken.map { Claim(requestID: $0, token: token) }
+    }
+
     public func release(_ claim: Claim) throws(DossierError) {
         try write("release the request") { db in
             try db.execute(sql: "DELETE FROM claims WHERE request_id = ? AND token = ?", arguments: [claim.requestID, claim.token])
         }
     }
+
+    /// A SQLite claim does not expire: it lasts while its process lives (same host).
+    public func renew(_ claim: Claim) throws(DossierError) {}
+    public var renewalInterval: Duration? { nil }
+    public func close() async {}
 
     public func recordDelivery(_ d: Delivery, for claim: Claim, note: String?,
                                beforeCommit: () throws(DossierError) -> Void) throws(DossierError) {
@@ -326,18 +339,17 @@ public final class SQLiteLedger: Ledger {
         }
     }
 
+    static func auditRow(_ r: Row) -> AuditChain.Row {
+        AuditChain.Row(seq: r["seq"], at: r["at"], request: r["request_id"], action: r["action"], detail: r["detail"],
+                       prevHash: r["prev_hash"], hash: r["hash"])
+    }
+
     public func auditRows(_ body: (Value) throws(DossierError) -> Void) throws(DossierError) {
         var failure: DossierError?
         try read { db in
             let cursor = try Row.fetchCursor(db, sql: "SELECT seq, at, request_id, action, detail, prev_hash, hash FROM audit ORDER BY seq")
             while let r = try cursor.next() {
-                let detail = (try? JSON.parse(r["detail"] as String)) ?? .string(r["detail"])
-                let value = Value.object(Fields([
-                    ("seq", .number(String(r["seq"] as Int))), ("at", .string(r["at"])),
-                    ("request_id", (r["request_id"] as String?).map { .string($0) } ?? .null), ("action", .string(r["action"])),
-                    ("detail", detail), ("prev_hash", .string(r["prev_hash"])), ("hash", .string(r["hash"])),
-                ]))
-                do throws(DossierError) { try body(value) } catch { failure = error; return }
+                do throws(DossierError) { try body(Self.auditRow(r).value) } catch { failure = error; return }
             }
         }
         if let failure { throw failure }
@@ -345,33 +357,13 @@ public final class SQLiteLedger: Ledger {
 
     public func verifyAudit() throws(DossierError) -> AuditVerdict {
         try read { db in
-            var verdict = AuditVerdict(rows: 0, firstBreak: nil)
-            var expectedSeq = 1
-            var prev = String(repeating: "0", count: 64)
+            var checker = AuditChain.Checker()
             let cursor = try Row.fetchCursor(db, sql: "SELECT seq, at, request_id, action, detail, prev_hash, hash FROM audit ORDER BY seq")
-            while let r = try cursor.next() {
-                verdict.rows += 1
-                let seq: Int = r["seq"]
-                let stored: String = r["hash"], storedPrev: String = r["prev_hash"]
-                let recomputed = Self.auditHash(seq: seq, at: r["at"], request: r["request_id"], action: r["action"], detail: r["detail"], prev: storedPrev)
-                if seq != expectedSeq {
-                    verdict.firstBreak = (seq, seq > expectedSeq
-                        ? "row \(expectedSeq)\(seq - expectedSeq > 1 ? "–\(seq - 1)" : "") is missing before it (deleted)"
-                        : "it is out of order (inserted)")
-                    return verdict
-                }
-                if storedPrev != prev {
-                    verdict.firstBreak = (seq, "it does not follow the row before it (that row was edited, or this one inserted out of order)")
-                    return verdict
-                }
-                if recomputed != stored {
-                    verdict.firstBreak = (seq, "its content was edited after it was written")
-                    return verdict
-                }
-                prev = stored
-                expectedSeq += 1
-            }
-            return verdict
+            while let r = try cursor.next(), checker.check(Self.auditRow(r)) {}
+            return checker.verdict
         }
     }
 }
+
+/// The C library's `close` (inside `SQLiteLedger`, `close` names the ledger's own method).
+private func closeDescriptor(_ fd: Int32) { close(fd) }

@@ -127,9 +127,20 @@ private struct MapReader {
 
     func readLedger(_ node: MapNode) throws(DossierError) -> LedgerSettings {
         var settings = LedgerSettings()
-        for (k, v) in try node.entries(allowed: ["path", "archives", "repeat_window", "holidays"]) {
+        for (k, v) in try node.entries(allowed: ["path", "url_env", "archives", "lease_seconds", "repeat_window", "holidays"]) {
             switch k {
+            case "lease_seconds":
+                let n = try v.int()
+                guard (1...3600).contains(n) else { throw v.fail("lease_seconds must be a number of seconds from 1 to 3600") }
+                settings.leaseSeconds = n
             case "path": settings.path = try v.nonEmptyString()
+            case "url_env":
+                let name = try v.nonEmptyString()
+                guard name.unicodeScalars.allSatisfy({ $0 == "_" || $0.properties.isASCIIHexDigit || ("A"..."Z").contains($0) || ("a"..."z").contains($0) }),
+                      !(name.first?.isNumber ?? true) else {
+                    throw v.fail("url_env names an environment variable (letters, digits and _), not a value: secrets never stand in the map")
+                }
+                settings.urlVariable = name
             case "archives": settings.archives = try v.nonEmptyString()
             case "repeat_window":
                 guard let p = Period(try v.nonEmptyString()) else {
@@ -150,6 +161,9 @@ private struct MapReader {
                     }
                 }
             }
+        }
+        if settings.path != nil, settings.urlVariable != nil {
+            throw node.fail("the ledger is a SQLite file (path) or a PostgreSQL database (url_env), not both")
         }
         return settings
     }

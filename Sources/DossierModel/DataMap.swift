@@ -280,6 +280,10 @@ public struct Source: Sendable {
 public struct LedgerSettings: Sendable {
     /// The ledger file, as written in the map (relative to the map's folder).
     public var path: String?
+    /// The environment variable that holds a PostgreSQL ledger's URL (instead of `path`).
+    public var urlVariable: String?
+    /// How long a PostgreSQL ledger's claim lasts without renewal (its holder renews it at a third).
+    public var leaseSeconds = 30
     /// Where fulfilled copies are written; default: `archives` beside the ledger file.
     public var archives: String?
     /// The look-back for possibly excessive requests (Art. 12(5)); default three months.

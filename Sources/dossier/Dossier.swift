@@ -14,7 +14,7 @@ struct Dossier: AsyncParsableCommand {
         65 the action is refused in the request's state; 70 internal error; 73 the output cannot be created; 74 an I/O error while writing; 75 another process is working on the request (try again).
         """,
         version: "0.1.0",
-        subcommands: [Export.self, Batch.self, RunDue.self, Validate.self, Index.self, Request.self, Audit.self]
+        subcommands: [Export.self, Batch.self, RunDue.self, Worker.self, Validate.self, Index.self, Request.self, Audit.self]
     )
 
     static func main() async {
@@ -26,11 +26,17 @@ struct Dossier: AsyncParsableCommand {
         }
         do {
             var command = try parseAsRoot()
-            if var command = command as? AsyncParsableCommand {
-                try await command.run()
-            } else {
-                try command.run()
+            do {
+                if var command = command as? AsyncParsableCommand {
+                    try await command.run()
+                } else {
+                    try command.run()
+                }
+            } catch {
+                await OpenServices.shared.closeAll()
+                throw error
             }
+            await OpenServices.shared.closeAll()
         } catch let error as DossierError {
             fail(sentence(for: error), code: error.exitCode)
         } catch {

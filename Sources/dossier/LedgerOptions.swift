@@ -3,13 +3,14 @@ import DossierEngine
 import DossierLedger
 import DossierModel
 import Foundation
+import Synchronization
 
 /// The options every ledger command shares: where the map and the ledger are, and what day it is.
 struct LedgerOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The data map (YAML); its ledger.path names the ledger.", valueName: "file"))
     var config: String?
 
-    @Option(name: .long, help: ArgumentHelp("The ledger file (SQLite); overrides the map's ledger.path.", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("The ledger: a SQLite file, or a PostgreSQL database as postgres://USER:PASSWORD@HOST/DATABASE (prefer ledger.url_env in the map: a URL on the command line shows in the process list); overrides the map's ledger.", valueName: "path-or-url"))
     var ledger: String?
 
     @Option(name: .long, help: ArgumentHelp("Take this date (YYYY-MM-DD) as today; default: today in UTC.", valueName: "date"))
@@ -34,7 +35,7 @@ struct LedgerOptions: ParsableArguments {
         Day(utc: Date())
     }
 
-    func service(indexFolder: URL? = nil) throws(DossierError) -> RequestService {
+    func service(indexFolder: URL? = nil, connections: Int = 4) async throws(DossierError) -> RequestService {
         let map = try config.map { f throws(DossierError) in try Exporter.loadMap(file: f) }
         // With --today, every time the ledger records (history, deliveries, audit) falls on that day,
         // at the current time of day, so that a scripted run keeps its dates consistent.
@@ -44,7 +45,24 @@ struct LedgerOptions: ParsableArguments {
         } else {
             shift = 0
         }
-        return try RequestService(map: map, ledgerPath: ledger, indexFolder: indexFolder, now: { Date().addingTimeInterval(shift) })
+        let service = try await RequestService.open(map: map, ledger: ledger, indexFolder: indexFolder, connections: connections,
+                                                    now: { Date().addingTimeInterval(shift) })
+        OpenServices.shared.add(service)
+        return service
+    }
+}
+
+/// The services a command opened, closed by `Dossier.main` when the command ends, however it ends
+/// (a PostgreSQL ledger's connections are closed, not dropped).
+final class OpenServices: Sendable {
+    static let shared = OpenServices()
+    private let services = Mutex<[RequestService]>([])
+
+    func add(_ service: RequestService) { services.withLock { $0.append(service) } }
+
+    func closeAll() async {
+        let all = services.withLock { list in defer { list.removeAll() }; return list }
+        for s in all { await s.close() }
     }
 }
 

@@ -47,7 +47,7 @@ struct RequestOpen: AsyncParsableCommand {
     func run() async throws {
         let today = try options.day()
         let receivedDay = try options.received(received, today: today)
-        let service = try options.service()
+        let service = try await options.service()
         let opened = try await service.open(kind: kind, identifiers: try person.identifiers(), received: receivedDay,
                                       channel: channel, language: language, today: today)
         let r = opened.request
@@ -86,7 +86,7 @@ struct RequestImport: AsyncParsableCommand {
     func run() async throws {
         let today = try options.day()
         let receivedDay = try options.received(received, today: today)
-        let service = try options.service()
+        let service = try await options.service()
         guard let map = service.map else { throw DossierError(.usage, "importing requests needs the data map", missing: .dataMap) }
         let rows = try BatchManifest.read(URL(fileURLWithPath: file), map: map)
         let imported = try await service.importRequests(rows, kind: kind, received: receivedDay, channel: channel, today: today)
@@ -137,7 +137,7 @@ struct RequestExtend: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Why (complexity, number of requests).", valueName: "text")) var reason: String
 
     func run() async throws {
-        let service = try options.service()
+        let service = try await options.service()
         try await service.extend(id, months: months, reason: reason, today: try options.day())
         print("extended: \(id), answer due by \(try await service.request(id).deadline)")
     }
@@ -168,7 +168,7 @@ struct RequestCopy: AsyncParsableCommand {
     @OptionGroup var archive: ArchiveOptions
 
     func run() async throws {
-        let service = try options.service()
+        let service = try await options.service()
         let (quote, delivery) = try await service.copy(id, packing: acceptFee ? try Packing(archive) : Packing(format: archive.format),
                                                  acceptFee: acceptFee, today: try options.day())
         let fee = RequestService.amount(quote.fee)

@@ -46,7 +46,7 @@ struct RunDue: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let service = try options.service(indexFolder: index.folder)
+        let service = try await options.service(indexFolder: index.folder)
         let due = try await service.due(limit: limit)
         guard !due.isEmpty else {
             print("run-due: nothing is due")

@@ -1,4 +1,5 @@
 @testable import DossierCollectors
+@testable import DossierPostgres
 import DossierModel
 import NIOCore
 import XCTest

@@ -8,6 +8,7 @@ import collections
 import csv
 import hashlib
 import io
+import itertools
 import json
 import os
 import re
@@ -723,3 +724,25 @@ def pg_types(pg_cluster, pg_reader) -> PgDatabase:
     pg_cluster.create_database("dossier_types")
     pg_cluster.psql_file(PG_TYPES_SQL, db="dossier_types")
     return readable_by(pg_cluster, "dossier_types", pg_reader)
+
+
+PG_LEDGER_ROLE = ("dossier_ledger", "ledger:pass/w@rd")
+
+
+@pytest.fixture
+def pg_ledger_database(pg_cluster):
+    """A factory of fresh, empty databases for PostgreSQL ledgers, each owned by the LOGIN role
+    dossier_ledger (which creates the ledger's tables itself); returns a PgDatabase."""
+    user, password = PG_LEDGER_ROLE
+    if not pg_cluster.psql(f"SELECT 1 FROM pg_roles WHERE rolname = '{user}'").strip():
+        pg_cluster.create_role(user, password)
+
+    def fresh() -> PgDatabase:
+        name = f"ledger_{next(_ledger_numbers)}"
+        pg_cluster.create_database(name, owner=user)
+        return PgDatabase(url=pg_cluster.url(user, password, name), host=pg_cluster.host, port=pg_cluster.port,
+                          database=name, user=user, password=password, cluster=pg_cluster)
+    return fresh
+
+
+_ledger_numbers = itertools.count(1)

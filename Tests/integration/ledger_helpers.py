@@ -107,13 +107,21 @@ SAMPLE_FILES = ("crm/crm.sqlite", "mailing/subscribers.csv", "training/events.js
 EXTRA_HOLIDAYS = ("2026-07-15", "2026-07-16", "2026-12-31")
 
 
-def ledger_block(extra=EXTRA_HOLIDAYS, repeat_window: str | None = "P3M") -> str:
+LEDGER_URL_VARIABLE = "DOSSIER_TEST_LEDGER_URL"
+# A PostgreSQL ledger's claims are leases; the tests use short ones, so that a killed process's
+# claim is taken over within seconds.
+TEST_LEASE_SECONDS = 2
+
+
+def ledger_block(extra=EXTRA_HOLIDAYS, repeat_window: str | None = "P3M", backend: str = "sqlite") -> str:
     lines = [
         "",
         "ledger:",
-        "  path: ledger/ledger.sqlite",
+        "  path: ledger/ledger.sqlite" if backend == "sqlite" else f"  url_env: {LEDGER_URL_VARIABLE}",
         "  archives: ledger/archives",
     ]
+    if backend == "postgres":
+        lines.append(f"  lease_seconds: {TEST_LEASE_SECONDS}")
     if repeat_window:
         lines.append(f"  repeat_window: {repeat_window}")
     lines += [
@@ -126,7 +134,7 @@ def ledger_block(extra=EXTRA_HOLIDAYS, repeat_window: str | None = "P3M") -> str
 
 
 def make_samples_copy(folder: Path, extra=EXTRA_HOLIDAYS, repeat_window="P3M", per_megabyte: str | None = None,
-                      further_copy: str | None = None) -> Path:
+                      further_copy: str | None = None, backend: str = "sqlite") -> Path:
     """Samples' sources and data map copied into `folder`, with a `ledger:` block (ledger in
     folder/ledger/ledger.sqlite, archives in folder/ledger/archives). Returns the map's path."""
     samples = SAMPLES_MAP.parent
@@ -146,7 +154,7 @@ def make_samples_copy(folder: Path, extra=EXTRA_HOLIDAYS, repeat_window="P3M", p
         assert n == 1, "fees.further_copy not found in Samples/dossier.yaml"
     if not text.endswith("\n"):
         text += "\n"
-    text += ledger_block(extra, repeat_window)
+    text += ledger_block(extra, repeat_window, backend)
     (folder / "dossier.yaml").write_text(text, encoding="utf-8")
     return folder / "dossier.yaml"
 
@@ -165,14 +173,21 @@ def output(proc) -> str:
 
 class Ledger:
     """One data map with its own ledger; every command runs in the map's folder with --config and
-    --ledger (the same file the map names, so either way of finding it gives the same ledger)."""
+    --ledger (the same ledger the map names, so either way of finding it gives the same ledger).
 
-    def __init__(self, dossier: str, map_path: Path):
+    `backend` is "sqlite" (ledger/ledger.sqlite beside the map) or "postgres" (`pg` is a fresh
+    database of the tests' private cluster: `url`, `database`, `cluster`; the map names it by
+    ledger.url_env)."""
+
+    def __init__(self, dossier: str, map_path: Path, backend: str = "sqlite", pg=None):
         self.dossier = dossier
         self.map = map_path
         self.root = map_path.parent
+        self.backend = backend
+        self.pg = pg
         self.path = self.root / "ledger" / "ledger.sqlite"
         self.archives = self.root / "ledger" / "archives"
+        self.location = str(self.path) if backend == "sqlite" else pg.url
 
     # ---- raw runs
     def argv(self, *args, config=True, ledger=True) -> list[str]:
@@ -180,13 +195,14 @@ class Ledger:
         if config:
             argv += ["--config", str(self.map)]
         if ledger:
-            argv += ["--ledger", str(self.path)]
+            argv += ["--ledger", self.location]
         return argv
 
-    @staticmethod
-    def env() -> dict:
+    def env(self) -> dict:
         env = dict(os.environ)
         env.pop("DOSSIER_LOG_LEVEL", None)
+        if self.backend == "postgres":
+            env[LEDGER_URL_VARIABLE] = self.pg.url
         return env
 
     def run(self, *args, config=True, ledger=True, timeout=300) -> subprocess.CompletedProcess:
@@ -278,13 +294,22 @@ class Ledger:
 
     def sqlite(self, sql: str) -> subprocess.CompletedProcess:
         """The sqlite3 shell, as an officer (or an intruder) would use it."""
+        assert self.backend == "sqlite", "a SQLite ledger's shell on a PostgreSQL ledger"
         proc = subprocess.run(["sqlite3", str(self.path), sql], capture_output=True, text=True, timeout=60)
         assert proc.returncode == 0, f"sqlite3 failed: {proc.stderr}"
         return proc
+
+    def sql(self, sql: str) -> str:
+        """SQL on the ledger's database as its administrator (sqlite3, or psql as the superuser):
+        what the statement prints, one row a line, columns separated by |."""
+        if self.backend == "sqlite":
+            return self.sqlite(sql).stdout
+        return self.pg.cluster.psql(sql, db=self.pg.database)
 
 
 __all__ = [
     "EX_OK", "EX_USAGE", "EX_REFUSED", "EX_TEMPFAIL", "REQUEST_ID", "EXTRA_HOLIDAYS", "REPO",
     "easter_sunday", "polish_holidays", "add_months", "is_working_day", "expected_deadline", "day",
     "expected_fees", "sha256_file", "make_samples_copy", "ledger_block", "last_line", "output", "Ledger",
+    "LEDGER_URL_VARIABLE", "TEST_LEASE_SECONDS",
 ]

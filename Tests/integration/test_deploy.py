@@ -30,17 +30,42 @@ def test_kubernetes_commands_are_the_binary_s(dossier):
     for doc in docs:
         spec = doc.get("spec", {})
         pod = spec.get("jobTemplate", {}).get("spec", {}).get("template", {}).get("spec") or spec.get("template", {}).get("spec")
-        for c in (pod or {}).get("containers", []):
+        for c in (pod or {}).get("initContainers", []) + (pod or {}).get("containers", []):
             commands.append(c["args"])
-    assert {c[0] for c in commands} == {"run-due", "batch"}
-    cron = next(d for d in docs if d["kind"] == "CronJob")
-    assert cron["spec"]["concurrencyPolicy"] == "Forbid", "run-due must not overlap itself"
+            probe = c.get("livenessProbe", {}).get("exec", {}).get("command")
+            if probe:
+                assert probe[0] == "dossier"
+                commands.append(probe[1:])
+    assert {c[0] for c in commands} == {"run-due", "batch", "worker", "request"}
+    for cron in (d for d in docs if d["kind"] == "CronJob"):
+        assert cron["spec"]["concurrencyPolicy"] == "Forbid", "run-due must not overlap itself"
     for args in commands:
         # Every option the manifest passes is one the command knows.
-        helptext = run(dossier, args[0], "--help").stdout
-        for arg in args[1:]:
+        words = args[:2] if args[0] == "request" else args[:1]
+        helptext = run(dossier, *words, "--help").stdout
+        for arg in args[len(words):]:
             if arg.startswith("--"):
-                assert arg in helptext, f"{args[0]} has no option {arg}"
+                assert arg in helptext, f"{' '.join(words)} has no option {arg}"
+
+
+def test_kubernetes_workers_share_a_postgresql_ledger_and_one_archives_folder():
+    docs = [d for d in yaml.safe_load_all((DEPLOY / "kubernetes" / "dossier-workers.yaml").read_text()) if d]
+    by_kind = {}
+    for d in docs:
+        by_kind.setdefault(d["kind"], []).append(d)
+    (claim,) = by_kind["PersistentVolumeClaim"]
+    assert claim["spec"]["accessModes"] == ["ReadWriteMany"], "every worker pod writes to the same archives folder"
+    (deployment,) = by_kind["Deployment"]
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["terminationGracePeriodSeconds"] >= 60
+    (worker,) = pod["containers"]
+    assert worker["args"][0] == "worker" and "--once" not in worker["args"]
+    assert worker["envFrom"] == [{"secretRef": {"name": "dossier-ledger"}}]
+    assert "--probe" in worker["livenessProbe"]["exec"]["command"]
+    (secret,) = by_kind["Secret"]
+    assert set(secret["stringData"]) == {"DOSSIER_LEDGER_URL"}
+    (job,) = by_kind["Job"]
+    assert "--once" in job["spec"]["template"]["spec"]["containers"][0]["args"]
 
 
 def test_systemd_units_verify(dossier, tmp_path):

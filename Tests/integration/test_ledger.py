@@ -52,10 +52,18 @@ def ledger_dossier(dossier) -> str:
     return dossier
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def ledger(request, ledger_dossier, samples_map, tmp_path) -> Ledger:
+    """A private copy of the samples with `ledger:` {path: ledger/ledger.sqlite (or url_env naming a fresh
+    database of the tests' PostgreSQL cluster), archives: ledger/archives, repeat_window: P3M,
+    holidays: {country: PL, extra: EXTRA_HOLIDAYS}}. Every test that takes it runs on both backends."""
+    pg = request.getfixturevalue("pg_ledger_database")() if request.param == "postgres" else None
+    return Ledger(ledger_dossier, make_samples_copy(tmp_path / "samples", backend=request.param), request.param, pg)
+
+
 @pytest.fixture
-def ledger(ledger_dossier, samples_map, tmp_path) -> Ledger:
-    """A private copy of the samples with `ledger:` {path: ledger/ledger.sqlite, archives: ledger/archives,
-    repeat_window: P3M, holidays: {country: PL, extra: EXTRA_HOLIDAYS}}."""
+def sqlite_ledger(ledger_dossier, samples_map, tmp_path) -> Ledger:
+    """A SQLite ledger, for what only a ledger file has (its mode, its place beside the map)."""
     return Ledger(ledger_dossier, make_samples_copy(tmp_path / "samples"))
 
 
@@ -208,8 +216,9 @@ def test_open_ids_count_up_and_kind(ledger):
     assert REQUEST_ID.fullmatch(other_year).group(1) == "2025"
 
 
-def test_ledger_from_the_map_is_created_0600(ledger):
+def test_ledger_from_the_map_is_created_0600(sqlite_ledger):
     """Without --ledger the map's `ledger.path` (relative to the map) is used; parent folders created."""
+    ledger = sqlite_ledger
     assert not ledger.path.parent.exists()
     proc = ledger.run("request", "open", "--kind", "access", "--email", ZOFIA, "--received", "2026-02-02",
                       "--today", "2026-02-02", ledger=False)
@@ -224,7 +233,8 @@ def test_ledger_from_the_map_is_created_0600(ledger):
     assert proc.returncode == 0, output(proc)
 
 
-def test_ledger_option_overrides_the_map(ledger):
+def test_ledger_option_overrides_the_map(sqlite_ledger):
+    ledger = sqlite_ledger
     other = ledger.root / "elsewhere" / "deep" / "requests.sqlite"
     proc = ledger.run("request", "open", "--kind", "access", "--email", ZOFIA, "--received", "2026-02-02",
                       "--today", "2026-02-02", "--ledger", other, ledger=False)
@@ -747,18 +757,26 @@ def audited(ledger: Ledger) -> tuple[str, str]:
     ledger.fulfil(zofia, "2026-02-04")
     proc = ledger.request("refuse", other, "--reason", "Identity could not be confirmed", "--today", "2026-02-05")
     assert proc.returncode == 0, proc.stderr
-    count = int(ledger.sqlite("SELECT count(*) FROM audit;").stdout.strip())
+    count = int(ledger.sql("SELECT count(*) FROM audit;").strip())
     assert count >= 5, f"only {count} audit rows after five actions"
     return zofia, other
 
 
 def tamper(ledger: Ledger, sql: str) -> None:
-    """Change the audit table with the sqlite3 shell. Triggers that guard it are dropped first: whoever
-    can open the file can do the same, and the chain is what must tell."""
-    names = ledger.sqlite("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit';").stdout.split()
-    drops = "".join(f'DROP TRIGGER "{n}"; ' for n in names)
-    proc = ledger.sqlite(drops + sql + " SELECT changes();")
-    assert proc.stdout.split()[-1] == "1", f"the tampering changed no row: {proc.stdout!r}"
+    """Change the audit table as its database's administrator. Triggers that guard it are dropped first:
+    whoever can open the file (or owns the database) can do the same, and the chain is what must tell."""
+    before = ledger.sql("SELECT count(*), coalesce(sum(length(detail)), 0) FROM audit;")
+    if ledger.backend == "sqlite":
+        names = ledger.sqlite("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit';").stdout.split()
+        drops = "".join(f'DROP TRIGGER "{n}"; ' for n in names)
+        proc = ledger.sqlite(drops + sql + " SELECT changes();")
+        assert proc.stdout.split()[-1] == "1", f"the tampering changed no row: {proc.stdout!r}"
+    else:
+        if not sql.startswith("INSERT"):  # appending is what the table is for; changing is refused, even to its owner
+            with pytest.raises(RuntimeError, match="append-only"):
+                ledger.sql(sql)
+        ledger.sql("DROP TRIGGER audit_no_update ON audit; DROP TRIGGER audit_no_truncate ON audit; " + sql)
+    assert ledger.sql("SELECT count(*), coalesce(sum(length(detail)), 0) FROM audit;") != before, "the tampering changed nothing"
 
 
 def audit_fails_naming(ledger: Ledger, row: int) -> None:
@@ -791,8 +809,7 @@ def test_audit_intact_chain_and_no_personal_data(ledger):
     assert {zofia, other} <= {row["request_id"] for row in rows}
 
     # no identifier of a person, in the export or in the table itself
-    dump = subprocess.run(["sqlite3", "-line", str(ledger.path), "SELECT * FROM audit;"], capture_output=True,
-                          text=True, check=True).stdout
+    dump = ledger.sql("SELECT * FROM audit;")
     for text, where in ((proc.stdout, "audit export"), (dump, "the audit table")):
         low = text.lower()
         for secret in (ZOFIA, "zofia", "wisniewska", "wiśniewska", "example.pl", ZOFIA_E164, "221228617",
@@ -815,7 +832,7 @@ def test_audit_deleted_row_names_the_next(ledger):
 
 def test_audit_forged_row_at_the_end_named(ledger):
     audited(ledger)
-    last = int(ledger.sqlite("SELECT max(seq) FROM audit;").stdout.strip())
+    last = int(ledger.sql("SELECT max(seq) FROM audit;").strip())
     tamper(ledger, "INSERT INTO audit (seq, at, request_id, action, detail, prev_hash, hash) "
                    "SELECT seq + 1, at, request_id, action, detail, hash, hash FROM audit "
                    f"WHERE seq = {last};")

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SAMPLES_MAP, read_archive
-from ledger_helpers import Ledger, make_samples_copy
+from ledger_helpers import TEST_LEASE_SECONDS, Ledger, make_samples_copy
 
 EX_DATAERR = 65
 
@@ -29,9 +29,11 @@ def emails(n: int) -> list[str]:
     return found[:n]
 
 
-@pytest.fixture
-def ledger(dossier, tmp_path) -> Ledger:
-    return Ledger(dossier, make_samples_copy(tmp_path / "samples"))
+@pytest.fixture(params=["sqlite", "postgres"])
+def ledger(request, dossier, tmp_path) -> Ledger:
+    """The samples with a ledger of each backend (a fresh PostgreSQL database for the second)."""
+    pg = request.getfixturevalue("pg_ledger_database")() if request.param == "postgres" else None
+    return Ledger(dossier, make_samples_copy(tmp_path / "samples", backend=request.param), request.param, pg)
 
 
 def import_csv(ledger: Ledger, rows: list[list[str]], header=("request_id", "email", "received", "kind"), *extra):
@@ -112,9 +114,14 @@ def test_run_due_limit_takes_the_earliest(ledger):
 
 def test_a_request_claimed_by_a_live_process_is_skipped(ledger):
     ids = open_verified(ledger, ["2026-11-20", "2026-11-21"])
-    # A live process on this host holds the first request's claim (this test's own pid).
-    ledger.sqlite(f"INSERT INTO claims (request_id, token, pid, host, started_at) VALUES "
-                  f"('{ids[0]}', 'other', {os.getpid()}, '{socket.gethostname()}', '2026-12-01T10:00:00Z')")
+    if ledger.backend == "sqlite":
+        # A live process on this host holds the first request's claim (this test's own pid).
+        ledger.sqlite(f"INSERT INTO claims (request_id, token, pid, host, started_at) VALUES "
+                      f"('{ids[0]}', 'other', {os.getpid()}, '{socket.gethostname()}', '2026-12-01T10:00:00Z')")
+    else:
+        # Another worker, anywhere, holds a lease that runs for an hour.
+        ledger.sql(f"INSERT INTO claims (request_id, token, owner, started_at, expires_at) VALUES "
+                   f"('{ids[0]}', 'other', 'worker-7:42', now(), now() + interval '1 hour')")
     proc = ledger.run("run-due", "--today", "2026-12-01")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"skipped: {ids[0]}: " in proc.stdout and "being fulfilled by another process" in proc.stdout
@@ -140,6 +147,13 @@ def test_run_due_killed_and_run_again_delivers_each_copy_once(ledger):
             err.seek(0)
             assert proc.returncode == 0, err.read()
         break
+    if ledger.backend == "postgres":
+        # A killed run's claims are leases: they stand until they expire (no process id can tell that
+        # their holder is gone: it may be on another machine), so the run that completed skipped
+        # them. Once they expire, the next run takes them over.
+        time.sleep(TEST_LEASE_SECONDS + 0.5)
+        rest = ledger.run("run-due", "--today", "2026-12-01")
+        assert rest.returncode == 0 and "skipped:" not in rest.stdout, rest.stdout + rest.stderr
     final = ledger.run("run-due", "--today", "2026-12-01")
     assert final.returncode == 0, final.stdout + final.stderr
     assert final.stdout.strip() == "run-due: nothing is due", final.stdout

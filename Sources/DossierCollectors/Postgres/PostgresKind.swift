@@ -1,5 +1,6 @@
 import DossierMap
 import DossierModel
+import DossierPostgres
 
 /// `kind: postgres`: a PostgreSQL database read with the data map's queries, through postgres-nio.
 ///

@@ -1,4 +1,5 @@
 import DossierModel
+import DossierPostgres
 import Foundation
 import Logging
 import NIOCore

@@ -31,13 +31,13 @@ public struct PostgresEndpoint: Sendable {
     /// Who is connecting, for messages: `source 'crm'` or `the ledger`.
     public var subject: String
 
-    static func isVariableName(_ s: String) -> Bool {
+    public static func isVariableName(_ s: String) -> Bool {
         guard let first = s.unicodeScalars.first, first == "_" || ("A"..."Z").contains(first) || ("a"..."z").contains(first) else { return false }
         return s.unicodeScalars.allSatisfy { $0 == "_" || ("A"..."Z").contains($0) || ("a"..."z").contains($0) || ("0"..."9").contains($0) }
     }
 
     /// The endpoint of a `kind: postgres` source.
-    init(source: Source, environment: [String: String] = ProcessInfo.processInfo.environment) throws(DossierError) {
+    public init(source: Source, environment: [String: String] = ProcessInfo.processInfo.environment) throws(DossierError) {
         let o = source.options
         let subject = "source '\(source.id)'"
         if let variable = o["url_env"] {
@@ -117,7 +117,7 @@ public struct PostgresEndpoint: Sendable {
     /// postgres-nio's configuration: TLS as `sslmode` says, as libpq reads it (`prefer` and `require`
     /// encrypt without verifying the certificate, `verify-ca` checks the chain, `verify-full` also
     /// the host name).
-    func configuration() throws(DossierError) -> PostgresConnection.Configuration {
+    public func configuration(readOnly: Bool = true) throws(DossierError) -> PostgresConnection.Configuration {
         var config: PostgresConnection.Configuration
         if let folder = socketFolder {
             config = .init(unixSocketPath: folder.hasSuffix("/") ? "\(folder).s.PGSQL.\(port)" : "\(folder)/.s.PGSQL.\(port)",
@@ -125,17 +125,39 @@ public struct PostgresEndpoint: Sendable {
         } else {
             config = .init(host: host, port: port, username: user, password: password, database: database, tls: try tls())
         }
-        config.options.additionalStartupParameters = [
-            ("application_name", "dossier"), ("client_encoding", "UTF8"), ("default_transaction_read_only", "on"),
-        ]
+        config.options.additionalStartupParameters = [("application_name", "dossier"), ("client_encoding", "UTF8")]
+        if readOnly { config.options.additionalStartupParameters.append(("default_transaction_read_only", "on")) }
         return config
     }
 
-    func tls() throws(DossierError) -> PostgresConnection.Configuration.TLS {
+    /// postgres-nio's pool (`PostgresClient`) configuration: the same server, TLS and start-up
+    /// parameters as `configuration()`, at most `connections` connections.
+    public func clientConfiguration(connections: Int) throws(DossierError) -> PostgresClient.Configuration {
+        var config: PostgresClient.Configuration
+        if let folder = socketFolder {
+            config = .init(unixSocketPath: folder.hasSuffix("/") ? "\(folder).s.PGSQL.\(port)" : "\(folder)/.s.PGSQL.\(port)",
+                           username: user, password: password, database: database)
+        } else {
+            let tls: PostgresClient.Configuration.TLS
+            let settings = try tlsConfiguration()
+            switch sslMode {
+            case .disable: tls = .disable
+            case .allow, .prefer: tls = .prefer(settings)
+            case .require, .verifyCA, .verifyFull: tls = .require(settings)
+            }
+            config = .init(host: host, port: port, username: user, password: password, database: database, tls: tls)
+        }
+        config.options.additionalStartupParameters = [("application_name", "dossier"), ("client_encoding", "UTF8")]
+        config.options.maximumConnections = max(1, connections)
+        config.options.minimumConnections = 0
+        return config
+    }
+
+    /// The TLS settings `sslmode` and `sslrootcert` ask for.
+    func tlsConfiguration() throws(DossierError) -> TLSConfiguration {
         var tls = TLSConfiguration.makeClientConfiguration()
         switch sslMode {
-        case .disable: return .disable
-        case .allow, .prefer, .require: tls.certificateVerification = .none
+        case .disable, .allow, .prefer, .require: tls.certificateVerification = .none
         case .verifyCA: tls.certificateVerification = .noHostnameVerification
         case .verifyFull: tls.certificateVerification = .fullVerification
         }
@@ -145,6 +167,12 @@ public struct PostgresEndpoint: Sendable {
             }
             tls.trustRoots = .file(roots)
         }
+        return tls
+    }
+
+    func tls() throws(DossierError) -> PostgresConnection.Configuration.TLS {
+        if sslMode == .disable { return .disable }
+        let tls = try tlsConfiguration()
         do {
             let context = try NIOSSLContext(configuration: tls)
             return sslMode == .allow || sslMode == .prefer ? .prefer(context) : .require(context)

@@ -27,15 +27,15 @@ import NIOCore
 /// | json, jsonb | nested values (object key order and numbers as written) |
 /// | arrays | lists (nested for several dimensions; NULL elements as null) |
 /// | bytea | binary (`{"base64": …}` in JSON) |
-enum PostgresValues {
+public enum PostgresValues {
     /// Why a value could not be read.
-    struct Unreadable: Error {
-        let reason: String
+    public struct Unreadable: Error {
+        public let reason: String
     }
 
     /// How a type whose OID is not built in is sent (from `pg_type`), so that enums, `citext` and
     /// arrays of them can be read.
-    enum ExtraType: Sendable, Equatable {
+    public enum ExtraType: Sendable, Equatable {
         /// Sent as its text (`enum_send`, `textsend`, `citextsend`, …).
         case text
         /// An array of the given element type.
@@ -47,7 +47,7 @@ enum PostgresValues {
     }
 
     /// The value of one cell; `extra` answers for OIDs that are not built in.
-    static func value(oid: UInt32, bytes: ByteBuffer?, extra: (UInt32) -> ExtraType?) throws(Unreadable) -> Value {
+    public static func value(oid: UInt32, bytes: ByteBuffer?, extra: (UInt32) -> ExtraType?) throws(Unreadable) -> Value {
         guard var buffer = bytes else { return .null }
         return try value(oid: oid, &buffer, extra: extra)
     }
