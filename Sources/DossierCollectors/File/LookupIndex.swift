@@ -2,6 +2,7 @@ import Crypto
 import DossierModel
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// What a run does with the lookup indexes of file sources.
 ///
@@ -228,9 +229,17 @@ final class LookupIndex: Sendable {
                         try db.execute(sql: "INSERT INTO files VALUES (?, ?, ?, ?, ?)",
                                        arguments: [path, Int64(s.size), s.modified, s.fingerprint, layouts[path]])
                     }
+                    // Bound and stepped through SQLite's C API: GRDB's `execute(arguments:)` boxes every
+                    // value into `StatementArguments`, which was half of a JSON Lines index build.
                     let insert = try db.makeStatement(sql: "INSERT OR IGNORE INTO entries VALUES (?, ?, ?)")
+                    let statement = insert.sqliteStatement
                     for e in entries {
-                        try insert.execute(arguments: [e.key, Int64(e.offset), Int64(e.length)])
+                        sqlite3_bind_int64(statement, 1, e.key)
+                        sqlite3_bind_int64(statement, 2, Int64(e.offset))
+                        sqlite3_bind_int64(statement, 3, Int64(e.length))
+                        let rc = sqlite3_step(statement)
+                        sqlite3_reset(statement)
+                        guard rc == SQLITE_DONE else { throw DatabaseError(resultCode: ResultCode(rawValue: rc)) }
                     }
                     return .commit
                 }
