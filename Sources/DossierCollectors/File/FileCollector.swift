@@ -216,17 +216,18 @@ final class FileCollector<Format: RecordFileFormat>: IndexedCollector {
             let file = URL(fileURLWithPath: path)
             let datasets = source.datasets.filter { context.file(of: $0, in: source).path == path }
             let plan = IndexPlan(datasets: datasets)
+            let prefixes = datasets.indices.map { i in plan.lookups[i].map { LookupIndex.keyPrefix(dataset: datasets[i].id, kind: $0.kind) } }
             var phones = PhoneCache()
             let scanned = try format.scanRanges(file, datasets: datasets, fields: plan.fields, source: source.id) { values, range, candidates throws(DossierError) in
                 records += 1
                 for i in candidates where plan.passesFilter(i, values) {
-                    for (kind, field) in plan.lookups[i] {
+                    for (j, (kind, field)) in plan.lookups[i].enumerated() {
                         guard let value = values[field] else { continue }
                         for text in value.scalarTexts {
                             let normalized = kind == .phone ? phones.normalize(text, with: context.normalizer)
                                                             : context.normalizer.normalize(text, as: kind)
                             guard let n = normalized else { continue }
-                            entries.append(LookupIndex.Entry(key: LookupIndex.key(dataset: datasets[i].id, kind: kind, value: n),
+                            entries.append(LookupIndex.Entry(key: LookupIndex.key(prefix: prefixes[i][j], value: n),
                                                              offset: range.offset, length: Int32(range.length)))
                         }
                     }

@@ -130,13 +130,13 @@ struct JSONProjection {
                 skipSpace()
                 guard i < end else { return false }
                 if let c = projection.child(of: node, key: p, ks, ke, ascii: ascii) {
-                    let n = projection.nodes[c]
                     // The last of repeated keys wins: forget what an earlier one gave.
-                    for k in n.below { values[k] = nil }
-                    if p[i] == 0x7B && !n.children.isEmpty {
-                        if let t = n.terminal { values[t] = .null }
+                    for k in projection.nodes[c].below { values[k] = nil }
+                    let terminal = projection.nodes[c].terminal
+                    if p[i] == 0x7B && !projection.nodes[c].children.isEmpty {
+                        if let t = terminal { values[t] = .null }
                         guard object(node: c, depth: depth + 1, values: &values) else { return false }
-                    } else if let t = n.terminal {
+                    } else if let t = terminal {
                         guard let v = capture(depth: depth + 1) else { return false }
                         values[t] = v
                     } else {
@@ -275,6 +275,18 @@ struct JSONProjection {
             let start = i
             var ascii = true
             while i < end {
+                // Eight bytes at a time while none is a quote, a backslash, a control byte or beyond
+                // ASCII (the usual "has a zero / a smaller byte" word tests, exact for whether any is).
+                while end - i >= 8 {
+                    let v = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
+                    let ones: UInt64 = 0x0101_0101_0101_0101, high: UInt64 = 0x8080_8080_8080_8080
+                    let quote = v ^ (ones &* 0x22), backslash = v ^ (ones &* 0x5C)
+                    let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
+                        | ((v &- ones &* 0x20) & ~v) | v
+                    if special & high != 0 { break }
+                    i += 8
+                }
+                guard i < end else { break }
                 let b = p[i]
                 if b == 0x22 {
                     i += 1
@@ -316,6 +328,8 @@ enum UTF8Check {
     /// True when `p[start..<end]` is valid UTF-8.
     static func valid(_ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Bool {
         var i = start
+        // Eight ASCII bytes at a time while they are ASCII (most cells are).
+        while end - i >= 8, UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 { i += 8 }
         while i < end {
             if p[i] < 0x80 { i += 1; continue }
             guard let n = sequence(p, i, end) else { return false }
