@@ -52,6 +52,8 @@ let package = Package(
         .target(name: "DossierCollectors", dependencies: [
             "DossierModel", "DossierMap", "DossierIdentity", "CLibXML2", "CXMLIndex",
             .product(name: "GRDB", package: "GRDB.swift"),
+            // SQLite's C API, for the lookup index's bulk insert (LookupIndex.write).
+            .product(name: "GRDBSQLite", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
             "DossierPostgres",
             .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -44,7 +44,7 @@ import Testing
         let text = "\u{FEFF}Email,Note\r\na@example.pl,\"two\r\nlines\"\r\nb@example.pl,plain"
         try text.write(to: file, atomically: true, encoding: .utf8)
         var ranges: [ByteRange] = []
-        _ = try CSVFormat(delimiter: UInt8(ascii: ",")).scanRanges(file, datasets: [], source: "s") { _, range, _ in ranges.append(range) }
+        _ = try CSVFormat(delimiter: UInt8(ascii: ",")).scanRanges(file, datasets: [], fields: [], source: "s") { _, range, _ in ranges.append(range) }
         let data = Array(try Data(contentsOf: file))
         let slices = ranges.map { String(decoding: data[Int($0.offset)..<Int($0.offset) + $0.length], as: UTF8.self) }
         #expect(slices == ["a@example.pl,\"two\r\nlines\"\r\n", "b@example.pl,plain"])

@@ -36,11 +36,50 @@ struct CSVFormat: RecordFileFormat {
         return header
     }
 
-    func scanRanges(_ file: URL, datasets: [Dataset], source: String,
-                    _ body: (Record, ByteRange, [Int]) throws(DossierError) -> Void) throws(DossierError) -> RangeScan {
+    func scanRanges(_ file: URL, datasets: [Dataset], fields: [FieldPath], source: String,
+                    _ body: ([Value?], ByteRange, [Int]) throws(DossierError) -> Void) throws(DossierError) -> RangeScan {
         let all = Array(datasets.indices)
-        try rows(file, source: source, header: { _ in }) { record, range throws(DossierError) in try body(record, range, all) }
+        var values = [Value?](repeating: nil, count: fields.count)
+        // A field is a column when its path is one name the header holds (`Fields.value(at:)` on a
+        // row: cells are text, so a longer path finds nothing); only those cells become values.
+        let scanner: CSVCellScanner
+        do { scanner = try CSVCellScanner(url: file, delimiter: delimiter) } catch {
+            throw .unreadable("the file cannot be opened", file: file, source: source)
+        }
+        func next() throws(DossierError) -> Int? {
+            do { return try scanner.nextRow() } catch { throw failure(error, file: file, line: scanner.line, source: source) }
+        }
+        let header = try next().map { n in (0..<n).map { scanner.cell($0) } } ?? []
+        try check(header: header, file: file, source: source)
+        let columns = fields.map { path in path.components.count == 1 ? header.firstIndex(of: path.components[0]) : nil }
+        while let n = try next() {
+            if n == 1 && scanner.cellIsEmpty(0) { continue } // a blank line
+            guard n == header.count else {
+                throw .unreadable("line has \(n) cells where the header has \(header.count)", file: file, line: scanner.rowLine, source: source)
+            }
+            for (k, column) in columns.enumerated() { values[k] = column.map { .string(scanner.cell($0)) } }
+            try body(values, ByteRange(offset: scanner.rowOffset, length: Int(scanner.offset - scanner.rowOffset)), all)
+        }
         return .done(layout: nil)
+    }
+
+    /// Why a row cannot be read, in words.
+    func failure(_ f: CSVRowReader.Failure, file: URL, line: Int, source: String) -> DossierError {
+        switch f {
+        case .unterminatedQuote(let line): return .unreadable("a quoted cell that begins on this line never ends", file: file, line: line, source: source)
+        case .invalidUTF8(let line): return .unreadable("the line is not UTF-8 text", file: file, line: line, source: source)
+        case .unreadable: return .unreadable("the file cannot be read", file: file, line: line, source: source)
+        }
+    }
+
+    /// A header names at least one column, each once.
+    func check(header: [String], file: URL, source: String) throws(DossierError) {
+        if header.isEmpty || header == [""] {
+            throw .unreadable("the header row is empty", file: file, line: 1, source: source)
+        }
+        if let dup = Dictionary(grouping: header, by: { $0 }).first(where: { $0.value.count > 1 })?.key {
+            throw .unreadable("the header names the column '\(dup)' twice", file: file, line: 1, source: source)
+        }
     }
 
     func record(from bytes: [UInt8], range: ByteRange, dataset: Dataset, layout header: [String], file: URL, source: String) throws(DossierError) -> Record? {
@@ -74,25 +113,27 @@ struct CSVFormat: RecordFileFormat {
     func rows(_ file: URL, source: String, header onHeader: ([String]) -> Void, until stop: () -> Bool = { false },
               candidate: ([String], [String]) -> Bool = { _, _ in true },
               _ body: (Record, ByteRange) throws(DossierError) -> Void) throws(DossierError) {
+        var header: [String] = []
+        try cells(file, source: source, header: { header = $0; onHeader($0) }, until: stop) { row, range throws(DossierError) in
+            guard candidate(header, row) else { return }
+            var record = Fields()
+            for (name, cell) in zip(header, row) { record.append(name, .string(cell)) }
+            try body(record, range)
+        }
+    }
+
+    /// Every row's cells (as many as the header's, checked), with its byte range; stops after the
+    /// header when `until` says so.
+    func cells(_ file: URL, source: String, header onHeader: ([String]) -> Void, until stop: () -> Bool = { false },
+               _ body: ([String], ByteRange) throws(DossierError) -> Void) throws(DossierError) {
         let reader: CSVRowReader
         do { reader = try CSVRowReader(url: file, delimiter: delimiter) } catch {
             throw .unreadable("the file cannot be opened", file: file, source: source)
         }
-        func failure(_ f: CSVRowReader.Failure) -> DossierError {
-            switch f {
-            case .unterminatedQuote(let line): return .unreadable("a quoted cell that begins on this line never ends", file: file, line: line, source: source)
-            case .invalidUTF8(let line): return .unreadable("the line is not UTF-8 text", file: file, line: line, source: source)
-            case .unreadable: return .unreadable("the file cannot be read", file: file, line: reader.line, source: source)
-            }
-        }
+        func failure(_ f: CSVRowReader.Failure) -> DossierError { self.failure(f, file: file, line: reader.line, source: source) }
         let header: [String]
         do { header = try reader.nextRow() ?? [] } catch { throw failure(error) }
-        if header.isEmpty || header == [""] {
-            throw .unreadable("the header row is empty", file: file, line: 1, source: source)
-        }
-        if let dup = Dictionary(grouping: header, by: { $0 }).first(where: { $0.value.count > 1 })?.key {
-            throw .unreadable("the header names the column '\(dup)' twice", file: file, line: 1, source: source)
-        }
+        try check(header: header, file: file, source: source)
         onHeader(header)
         if stop() { return }
         while true {
@@ -103,10 +144,7 @@ struct CSVFormat: RecordFileFormat {
             guard row.count == header.count else {
                 throw .unreadable("line has \(row.count) cells where the header has \(header.count)", file: file, line: reader.rowLine, source: source)
             }
-            guard candidate(header, row) else { continue }
-            var record = Fields()
-            for (name, cell) in zip(header, row) { record.append(name, .string(cell)) }
-            try body(record, ByteRange(offset: reader.rowOffset, length: Int(reader.offset - reader.rowOffset)))
+            try body(row, ByteRange(offset: reader.rowOffset, length: Int(reader.offset - reader.rowOffset)))
         }
     }
 }

@@ -21,12 +21,15 @@ protocol RecordFileFormat: Sendable {
     /// The field names of the records the dataset selects (`where`), in first-seen order.
     func fieldNames(_ file: URL, dataset: Dataset, source: String, normalizer: any IdentifierNormalizer) throws(DossierError) -> [String]
 
-    /// One pass over the file for its lookup index: every record with its byte range and the
-    /// positions (in `datasets`, all of which read this file) of the datasets it may belong to.
+    /// One pass over the file for its lookup index: every record's values at `fields` (one per path,
+    /// nil when absent), its byte range and the positions (in `datasets`, all of which read this
+    /// file) of the datasets it may belong to. Only each value's `scalarText` and `scalarTexts` are
+    /// read, and they must equal those of `record.value(at:)` of the record a scan would give (a
+    /// format may read just these fields instead of building the record, see `projection`).
     /// Returns what read-back will need to know of the file, as text stored with the index, or why
     /// the file cannot be indexed (it is then scanned).
-    func scanRanges(_ file: URL, datasets: [Dataset], source: String,
-                    _ body: (Record, ByteRange, [Int]) throws(DossierError) -> Void) throws(DossierError) -> RangeScan
+    func scanRanges(_ file: URL, datasets: [Dataset], fields: [FieldPath], source: String,
+                    _ body: ([Value?], ByteRange, [Int]) throws(DossierError) -> Void) throws(DossierError) -> RangeScan
 
     /// Read once when an index of the file is opened, from the file or from what `scanRanges` stored.
     func layout(of file: URL, stored: String?, source: String) throws(DossierError) -> Layout
@@ -45,6 +48,14 @@ extension RecordFileFormat {
             for name in record.names where known.insert(name).inserted { names.append(name) }
         }
         return names
+    }
+}
+
+extension RecordFileFormat {
+    /// The values of a whole record at `fields`, as `scanRanges` gives them: the general path of a
+    /// format that reads only some fields of most records.
+    static func projection(of record: Record, at fields: [FieldPath], into values: inout [Value?]) {
+        for (k, path) in fields.enumerated() { values[k] = record.value(at: path) }
     }
 }
 
@@ -204,15 +215,19 @@ final class FileCollector<Format: RecordFileFormat>: IndexedCollector {
         for path in paths {
             let file = URL(fileURLWithPath: path)
             let datasets = source.datasets.filter { context.file(of: $0, in: source).path == path }
-            let matchers = datasets.map { RecordMatcher(dataset: $0, identifiers: [], normalizer: context.normalizer) }
-            let scanned = try format.scanRanges(file, datasets: datasets, source: source.id) { record, range, candidates throws(DossierError) in
+            let plan = IndexPlan(datasets: datasets)
+            let prefixes = datasets.indices.map { i in plan.lookups[i].map { LookupIndex.keyPrefix(dataset: datasets[i].id, kind: $0.kind) } }
+            var phones = PhoneCache()
+            let scanned = try format.scanRanges(file, datasets: datasets, fields: plan.fields, source: source.id) { values, range, candidates throws(DossierError) in
                 records += 1
-                for i in candidates where matchers[i].passesFilter(record) {
-                    for (kind, path) in matchers[i].lookups {
-                        guard let value = record.value(at: path) else { continue }
+                for i in candidates where plan.passesFilter(i, values) {
+                    for (j, (kind, field)) in plan.lookups[i].enumerated() {
+                        guard let value = values[field] else { continue }
                         for text in value.scalarTexts {
-                            guard let n = context.normalizer.normalize(text, as: kind) else { continue }
-                            entries.append(LookupIndex.Entry(key: LookupIndex.key(dataset: datasets[i].id, kind: kind, value: n),
+                            let normalized = kind == .phone ? phones.normalize(text, with: context.normalizer)
+                                                            : context.normalizer.normalize(text, as: kind)
+                            guard let n = normalized else { continue }
+                            entries.append(LookupIndex.Entry(key: LookupIndex.key(prefix: prefixes[i][j], value: n),
                                                              offset: range.offset, length: Int32(range.length)))
                         }
                     }
@@ -231,6 +246,56 @@ final class FileCollector<Format: RecordFileFormat>: IndexedCollector {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         return .built(IndexBuild(reason: reason, entries: entries.count, records: records,
                                  bytesRead: paths.reduce(0) { $0 + (stamps[$1]?.size ?? 0) }, seconds: seconds))
+    }
+}
+
+/// What an index build reads of each record of one file: every `where` path and lookup path of
+/// the file's datasets, each once (`fields`), and per dataset which of them it tests and looks up.
+/// The same tests as `RecordMatcher.passesFilter` and the same lookups as `RecordMatcher.lookups`,
+/// on the values the format gives instead of on whole records.
+struct IndexPlan {
+    private(set) var fields: [FieldPath] = []
+    /// Per dataset: its `where` tests (a field and the text it must hold).
+    private(set) var filters: [[(field: Int, value: String)]] = []
+    /// Per dataset: its lookups (the identifier kind and the field), in the map's order.
+    private(set) var lookups: [[(kind: IdentifierKind, field: Int)]] = []
+
+    init(datasets: [Dataset]) {
+        var position: [FieldPath: Int] = [:]
+        func field(_ path: FieldPath) -> Int {
+            if let k = position[path] { return k }
+            fields.append(path)
+            position[path] = fields.count - 1
+            return fields.count - 1
+        }
+        for dataset in datasets {
+            filters.append(dataset.filter.map { (field($0.path), $0.value) })
+            lookups.append(dataset.lookups.map { ($0.kind, field(FieldPath($0.expression))) })
+        }
+    }
+
+    /// True when the record whose values these are passes dataset `i`'s `where`.
+    func passesFilter(_ i: Int, _ values: [Value?]) -> Bool {
+        filters[i].allSatisfy { values[$0.field]?.scalarText == $0.value }
+    }
+}
+
+/// Phone numbers normalised during one index build, by their text: libphonenumber (its ICU regular
+/// expressions) took a third of an XML index build's time, and the same number recurs on many
+/// records. Normalisation is a pure function of the text, so the remembered value is the one a
+/// call gives. Only ASCII texts are remembered: Swift compares strings by canonical equivalence,
+/// which for ASCII is byte equality, so a text never gets another text's value. Bounded: forgotten
+/// whenever it holds 100,000 texts.
+struct PhoneCache {
+    private var known: [String: String?] = [:]
+
+    mutating func normalize(_ text: String, with normalizer: any IdentifierNormalizer) -> String? {
+        guard text.utf8.allSatisfy({ $0 < 0x80 }) else { return normalizer.normalize(text, as: .phone) }
+        if let n = known[text] { return n }
+        let n = normalizer.normalize(text, as: .phone)
+        if known.count >= 100_000 { known.removeAll(keepingCapacity: true) }
+        known[text] = .some(n)
+        return n
     }
 }
 

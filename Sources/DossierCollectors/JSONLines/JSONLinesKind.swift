@@ -34,21 +34,49 @@ struct JSONLinesFormat: RecordFileFormat {
             if reader.lineNumber == 1, line.starts(with: [0xEF, 0xBB, 0xBF]) { line = line.dropFirst(3) }
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
             if let needles, Self.looksLikeOneObject(line), !RecordMatcher.mightMatch(raw: line, needles: needles) { continue }
-            let value: Value
-            do { value = try JSON.parse(line) } catch {
-                throw .unreadable("line is not JSON (\(error.message) at column \(error.column))", file: file, line: reader.lineNumber, source: source)
-            }
-            guard case .object(let record) = value else {
-                throw .unreadable("line is not a JSON object", file: file, line: reader.lineNumber, source: source)
-            }
+            let record = try Self.object(line, file: file, line: reader.lineNumber, source: source)
             try body(record, ByteRange(offset: reader.lineOffset, length: reader.lineLength))
         }
     }
 
-    func scanRanges(_ file: URL, datasets: [Dataset], source: String,
-                    _ body: (Record, ByteRange, [Int]) throws(DossierError) -> Void) throws(DossierError) -> RangeScan {
+    /// The line's object, or the error that says why it is none.
+    static func object(_ line: ArraySlice<UInt8>, file: URL, line number: Int, source: String) throws(DossierError) -> Record {
+        let value: Value
+        do { value = try JSON.parse(line) } catch {
+            throw .unreadable("line is not JSON (\(error.message) at column \(error.column))", file: file, line: number, source: source)
+        }
+        guard case .object(let record) = value else {
+            throw .unreadable("line is not a JSON object", file: file, line: number, source: source)
+        }
+        return record
+    }
+
+    /// The lines as `lines` reads them, but only the values at `fields` of each (`JSONProjection`);
+    /// a line the projection leaves to the general path is parsed whole, as a scan parses it, and
+    /// reported the same way when it is not one JSON object.
+    func scanRanges(_ file: URL, datasets: [Dataset], fields: [FieldPath], source: String,
+                    _ body: ([Value?], ByteRange, [Int]) throws(DossierError) -> Void) throws(DossierError) -> RangeScan {
         let all = Array(datasets.indices)
-        try lines(file, source: source, prefilter: nil) { record, range throws(DossierError) in try body(record, range, all) }
+        let projection = JSONProjection(fields)
+        var values = [Value?](repeating: nil, count: fields.count)
+        let reader: LineReader
+        do { reader = try LineReader(url: file) } catch {
+            throw .unreadable("the file cannot be opened", file: file, source: source)
+        }
+        while true {
+            let next: ArraySlice<UInt8>?
+            do { next = try reader.next() } catch {
+                throw .unreadable("the file cannot be read", file: file, line: reader.lineNumber + 1, source: source)
+            }
+            guard var line = next else { break }
+            if reader.lineNumber == 1, line.starts(with: [0xEF, 0xBB, 0xBF]) { line = line.dropFirst(3) }
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+            if !projection.project(line, into: &values) {
+                let record = try Self.object(line, file: file, line: reader.lineNumber, source: source)
+                Self.projection(of: record, at: fields, into: &values)
+            }
+            try body(values, ByteRange(offset: reader.lineOffset, length: reader.lineLength), all)
+        }
         return .done(layout: nil)
     }
 
