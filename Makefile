@@ -11,7 +11,7 @@ DEMO_OUT   := .build-demo
 APT_PACKAGES := pkg-config libarchive-dev libxml2-dev libsqlite3-dev libphonenumber-dev libprotobuf-dev \
                 libarchive-tools unzip libxml2-utils p7zip-full chromium sqlite3 python3 python3-venv systemd postgresql
 
-.PHONY: all deps build samples venv demo test unit integration bench bench-export clean
+.PHONY: all deps build samples venv demo test unit integration bench bench-postgres bench-export clean
 
 all: build
 
@@ -64,11 +64,17 @@ test: build samples venv
 # 1,000,000 source records, reused) through dossier index, dossier batch, the bsdtar floor, single
 # exports, peak memory and Chinook, with a release build (the Swift runtime and Foundation linked in
 # statically: 16 -> 11 ms to start); prints the table and which targets are met.
-bench: deps
+bench: deps venv
 	@for p in time hyperfine; do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || \
 	  { [ "$$(id -u)" = 0 ] && apt-get install -y -qq $$p >/dev/null; } || { echo "Install the Debian package '$$p'."; exit 1; }; done
 	$(SWIFT) build -c release --static-swift-stdlib --product dossier
 	DOSSIER=release Tests/bench/batch.sh
+	$(VENV)/bin/python Tests/bench/postgres.py
+
+# The PostgreSQL part alone: Chinook as a source, and the queue with 1, 2 and 4 workers.
+bench-postgres: deps venv
+	$(SWIFT) build -c release --static-swift-stdlib --product dossier
+	$(VENV)/bin/python Tests/bench/postgres.py
 
 # The earlier benchmark: single exports of a 77,001-record subject on 650 MiB of generated sources.
 bench-export: deps

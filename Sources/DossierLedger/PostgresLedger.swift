@@ -210,13 +210,14 @@ public final class PostgresLedger: Ledger {
         return count
     }
 
-    /// One transaction on one connection; `lock` is the advisory lock taken first (nil: none).
+    /// One transaction on one connection: `begin` opens it, `lock` is the advisory lock taken first
+    /// (nil: none), COMMIT after `body`, ROLLBACK when anything fails.
     @discardableResult
-    func transaction<T: Sendable>(_ what: String, lock: Int64? = PostgresLedger.writersLock,
+    func transaction<T: Sendable>(_ what: String, begin: String = "BEGIN", lock: Int64? = PostgresLedger.writersLock,
                                   _ body: (PostgresConnection) async throws -> T) async throws(DossierError) -> T {
         do {
             return try await client.withConnection { c in
-                try await c.query("BEGIN", logger: Self.logger)
+                try await c.query(PostgresQuery(unsafeSQL: begin), logger: Self.logger)
                 do {
                     if let lock { try await c.query("SELECT pg_advisory_xact_lock(\(lock))", logger: Self.logger) }
                     let value = try await body(c)
@@ -236,26 +237,13 @@ public final class PostgresLedger: Ledger {
 
     /// Reading: one read-only snapshot.
     func read<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws(DossierError) -> T {
-        do {
-            return try await client.withConnection { c in
-                try await c.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: Self.logger)
-                do {
-                    let value = try await body(c)
-                    try await c.query("COMMIT", logger: Self.logger)
-                    return value
-                } catch {
-                    _ = try? await c.query("ROLLBACK", logger: Self.logger)
-                    throw error
-                }
-            }
-        } catch let error as DossierError {
-            throw error
-        } catch {
-            throw failure("read the ledger", error)
-        }
+        try await transaction("read the ledger", begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", lock: nil, body)
     }
 
     func failure(_ what: String, _ error: any Error) -> DossierError {
+        if PostgresFailure.sqlState(error) == "23505" {
+            return DossierError(.busy, "cannot \(what): another process wrote the same row meanwhile (the ledger refuses it twice, SQLSTATE 23505)")
+        }
         if let psql = error as? PSQLError, psql.code == .server {
             return DossierError(.outputWrite, "cannot \(what) in the PostgreSQL ledger at \(endpoint.place): \(PostgresFailure.serverMessage(psql))")
         }
@@ -421,47 +409,30 @@ public final class PostgresLedger: Ledger {
 
     public func recordDelivery(_ d: Delivery, for claim: Claim, note: String?,
                                beforeCommit: () throws(DossierError) -> Void) async throws(DossierError) {
-        // The archive is renamed into place between the last statement and COMMIT: the transaction
-        // body cannot run a non-Sendable closure, so the commit is taken apart here.
-        do {
-            try await client.withConnection { c in
-                try await c.query("BEGIN", logger: Self.logger)
-                do {
-                    try await c.query("SELECT pg_advisory_xact_lock(\(Self.writersLock))", logger: Self.logger)
-                    let token = try await Self.rows(c, "SELECT token FROM claims WHERE request_id = $1 FOR UPDATE", [claim.requestID]).first
-                    guard Self.text(token?["token"]) == claim.token else {
-                        throw DossierError(.busy, "request \(claim.requestID) was taken over by another process; this copy is not recorded")
-                    }
-                    let status = Self.text(try await Self.rows(c, "SELECT status FROM requests WHERE id = $1", [claim.requestID]).first?["status"]) ?? ""
-                    try await Self.execute(c, """
-                        INSERT INTO deliveries (request_id, copy, at, fee, currency, sha256, size, format, path, fingerprint)
-                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-                        """, [claim.requestID, String(d.copy), AuditChain.timestamp(d.at), d.fee, d.currency, d.sha256, String(d.size),
-                              d.format, d.path, d.fingerprint])
-                    if status != RequestStatus.fulfilled.rawValue {
-                        try await Self.execute(c, "UPDATE requests SET status = 'fulfilled' WHERE id = $1", [claim.requestID])
-                    }
-                    try await Self.execute(c, "INSERT INTO history (request_id, at, from_status, to_status, note) VALUES ($1, $2, $3, 'fulfilled', $4)",
-                                           [claim.requestID, AuditChain.timestamp(d.at), status, note])
-                    try await Self.appendAudit(c, at: d.at, request: claim.requestID, action: "delivered", detail: [
-                        ("copy", String(d.copy)), ("fee", d.fee), ("currency", d.currency), ("sha256", d.sha256),
-                        ("size", String(d.size)), ("format", d.format), ("fingerprint", d.fingerprint),
-                    ])
-                    try await Self.execute(c, "DELETE FROM claims WHERE request_id = $1", [claim.requestID])
-                    try beforeCommit()
-                    try await c.query("COMMIT", logger: Self.logger)
-                } catch {
-                    _ = try? await c.query("ROLLBACK", logger: Self.logger)
-                    throw error
-                }
+        // The archive is renamed into place between the last statement and COMMIT; a second copy of
+        // the same number is refused by the primary key (SQLSTATE 23505: `.busy`, nothing recorded).
+        try await transaction("record the delivery of copy \(d.copy)") { c in
+            let token = try await Self.rows(c, "SELECT token FROM claims WHERE request_id = $1 FOR UPDATE", [claim.requestID]).first
+            guard Self.text(token?["token"]) == claim.token else {
+                throw DossierError(.busy, "request \(claim.requestID) was taken over by another process; this copy is not recorded")
             }
-        } catch let error as DossierError {
-            throw error
-        } catch {
-            if PostgresFailure.sqlState(error) == "23505" {
-                throw DossierError(.busy, "request \(claim.requestID) already has copy \(d.copy) (the ledger refuses a second one); this copy is not recorded")
+            let status = Self.text(try await Self.rows(c, "SELECT status FROM requests WHERE id = $1", [claim.requestID]).first?["status"]) ?? ""
+            try await Self.execute(c, """
+                INSERT INTO deliveries (request_id, copy, at, fee, currency, sha256, size, format, path, fingerprint)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                """, [claim.requestID, String(d.copy), AuditChain.timestamp(d.at), d.fee, d.currency, d.sha256, String(d.size),
+                      d.format, d.path, d.fingerprint])
+            if status != RequestStatus.fulfilled.rawValue {
+                try await Self.execute(c, "UPDATE requests SET status = 'fulfilled' WHERE id = $1", [claim.requestID])
             }
-            throw failure("record the delivery", error)
+            try await Self.execute(c, "INSERT INTO history (request_id, at, from_status, to_status, note) VALUES ($1, $2, $3, 'fulfilled', $4)",
+                                   [claim.requestID, AuditChain.timestamp(d.at), status, note])
+            try await Self.appendAudit(c, at: d.at, request: claim.requestID, action: "delivered", detail: [
+                ("copy", String(d.copy)), ("fee", d.fee), ("currency", d.currency), ("sha256", d.sha256),
+                ("size", String(d.size)), ("format", d.format), ("fingerprint", d.fingerprint),
+            ])
+            try await Self.execute(c, "DELETE FROM claims WHERE request_id = $1", [claim.requestID])
+            try beforeCommit()
         }
     }
 
