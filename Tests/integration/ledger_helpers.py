@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import time
+import zipfile
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -291,6 +292,20 @@ class Ledger:
             if (base / p).exists():
                 return base / p
         return self.root / p
+
+    def check_each_delivered_once(self, ids: list[str]) -> None:
+        """Every request has exactly copy 1, its archive is whole and matches its row, the archives
+        folder holds nothing else (no orphan, no partial file, no staging folder), the chain is intact."""
+        names = set()
+        for rid in ids:
+            shown = self.show(rid)
+            assert [d["copy"] for d in shown["deliveries"]] == [1], (rid, shown["deliveries"])
+            path = self.delivery_path(shown["deliveries"][0])
+            with zipfile.ZipFile(path) as z:
+                assert z.testzip() is None
+            names.add(path.name)
+        assert sorted(self.archive_names()) == sorted(names)
+        assert self.audit("verify").returncode == 0
 
     def sqlite(self, sql: str) -> subprocess.CompletedProcess:
         """The sqlite3 shell, as an officer (or an intruder) would use it."""

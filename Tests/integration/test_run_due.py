@@ -12,7 +12,6 @@ import signal
 import socket
 import subprocess
 import time
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -158,17 +157,7 @@ def test_run_due_killed_and_run_again_delivers_each_copy_once(ledger):
     assert final.returncode == 0, final.stdout + final.stderr
     assert final.stdout.strip() == "run-due: nothing is due", final.stdout
     assert kills >= 1, "the run was never interrupted"
-    delivered = set()
-    for rid in ids:
-        shown = ledger.show(rid)
-        assert [d["copy"] for d in shown["deliveries"]] == [1], (rid, shown["deliveries"])
-        path = ledger.delivery_path(shown["deliveries"][0])
-        with zipfile.ZipFile(path) as z:
-            assert z.testzip() is None
-        delivered.add(path.name)
-    # Nothing else in the archives folder: no orphan archive, no partial file, no staging folder.
-    assert sorted(ledger.archive_names()) == sorted(delivered)
-    assert ledger.audit("verify").returncode == 0
+    ledger.check_each_delivered_once(ids)
 
 
 def test_run_due_with_nothing_in_the_ledger(ledger):

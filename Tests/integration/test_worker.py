@@ -5,7 +5,6 @@ several machines) and, for --once, on SQLite too. Bounded: at most 36 requests, 
 import signal
 import subprocess
 import time
-import zipfile
 
 import pytest
 
@@ -38,21 +37,6 @@ def delivered(stdout: str) -> list[str]:
     return [line.split()[1] for line in stdout.splitlines() if line.startswith("delivered: ")]
 
 
-def check_each_once(ledger: Ledger, ids: list[str]) -> None:
-    """Every request has exactly copy 1, its archive is whole and matches its row, and the archives
-    folder holds nothing else (no orphan, no partial file, no staging folder)."""
-    names = set()
-    for rid in ids:
-        shown = ledger.show(rid)
-        assert [d["copy"] for d in shown["deliveries"]] == [1], (rid, shown["deliveries"])
-        path = ledger.delivery_path(shown["deliveries"][0])
-        with zipfile.ZipFile(path) as z:
-            assert z.testzip() is None
-        names.add(path.name)
-    assert sorted(ledger.archive_names()) == sorted(names)
-    assert ledger.audit("verify").returncode == 0
-
-
 def test_once_drains_the_queue_earliest_deadline_first(ledger):
     ids = opened_and_verified(ledger, 6)
     unverified, _ = ledger.open([("email", emails(7)[6])], "2026-10-01", today="2026-12-01")
@@ -60,7 +44,7 @@ def test_once_drains_the_queue_earliest_deadline_first(ledger):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert delivered(proc.stdout) == ids          # received one day apart: deadlines in that order
     assert "worker: 6 delivered, 0 skipped, 0 failed" in proc.stdout
-    check_each_once(ledger, ids)
+    ledger.check_each_delivered_once(ids)
     assert ledger.show(unverified)["deliveries"] == []
     again = ledger.run("worker", "--once", "--today", "2026-12-01")
     assert again.returncode == 0 and "worker: 0 delivered, 0 skipped, 0 failed" in again.stdout, again.stdout
@@ -115,7 +99,7 @@ def test_four_workers_two_killed_then_a_fifth_each_request_once(pg_ledger):
     lines = [rid for text in texts for rid in delivered(text)]
     assert len(lines) == len(set(lines)), "a request was reported delivered twice"
     assert set(lines) <= set(ids)
-    check_each_once(ledger, ids)
+    ledger.check_each_delivered_once(ids)
     # the killed workers' claims were taken over, and said so
     assert int(ledger.sql("SELECT count(*) FROM audit WHERE action = 'claim_recovered';").strip()) >= 1
     assert ledger.sql("SELECT count(*) FROM claims;").strip() == "0"
@@ -153,7 +137,7 @@ def test_idle_worker_picks_up_work_that_arrives_later(pg_ledger):
             w.send_signal(signal.SIGTERM)
             w.wait(timeout=30)
     assert w.returncode == 0
-    check_each_once(ledger, ids)
+    ledger.check_each_delivered_once(ids)
 
 
 def test_worker_needs_the_archives_folder(pg_ledger):
