@@ -19,11 +19,21 @@ struct Batch: AsyncParsableCommand {
         killed is finished by running the same command again: requests whose archives are complete \
         and recorded are skipped, each request is reported once.
 
-        Exit codes: 0 every request is done; 65 some requests failed (each is named, and in the \
-        report); 75 stopped by a signal before the end (run the same command again).
+        On a ledger (--ledger, or --in-ledger for the map's ledger.path or ledger.url_env), each row \
+        is opened as a request, once, by its request_id (as 'dossier request import' does); with \
+        --method and --by every request of the manifest not yet verified is recorded verified; and \
+        each verified request without a copy gets copy 1 in the ledger's archives folder, with the \
+        same claims as run-due and workers (so they can run at the same time) and each copy counted \
+        once whatever stops the batch. A request that is not verified is reported and left alone.
 
-        Example:
+        Exit codes: 0 every request is done; 65 some requests failed or (on a ledger) are not \
+        verified (each is named, and in the report); 75 stopped by a signal before the end (run the \
+        same command again).
+
+        Examples:
           dossier batch --config Samples/dossier.yaml --requests requests.csv --out archives/
+          dossier batch --config map.yaml --requests customers.csv --in-ledger \\
+              --method "customer list of the closed product" --by "A. Nowak (DPO)"
         """
     )
 
@@ -33,8 +43,29 @@ struct Batch: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The manifest of requests: CSV with a header, or JSON Lines.", valueName: "file"))
     var requests: String
 
-    @Option(name: .long, help: ArgumentHelp("The folder of the archives, the report and the batch's journal (created when missing).", valueName: "dir"))
-    var out: String
+    @Option(name: .long, help: ArgumentHelp("The folder of the archives, the report and the batch's journal (created when missing); not with a ledger, whose archives folder is used.", valueName: "dir"))
+    var out: String?
+
+    @Flag(name: .customLong("in-ledger"), help: "Run the requests through the ledger the data map names (ledger.path or ledger.url_env).")
+    var inLedger = false
+
+    @Option(name: .long, help: ArgumentHelp("Run the requests through this ledger: a SQLite file, or postgres://… (prefer --in-ledger with ledger.url_env: a URL on the command line shows in the process list).", valueName: "path-or-url"))
+    var ledger: String?
+
+    @Option(name: .long, help: ArgumentHelp("On a ledger: how the identities of the manifest's requests were checked; with --by, recorded for each request not yet verified.", valueName: "text"))
+    var method: String?
+
+    @Option(name: .long, help: ArgumentHelp("On a ledger: who checked them (with --method).", valueName: "name"))
+    var by: String?
+
+    @Option(name: .long, help: ArgumentHelp("On a ledger: the day the rows that do not say arrived (YYYY-MM-DD); default today.", valueName: "date"))
+    var received: String?
+
+    @Option(name: .long, help: ArgumentHelp("On a ledger: how the rows that do not say arrived.", valueName: "text"))
+    var channel: String = "batch"
+
+    @Option(name: .long, help: ArgumentHelp("On a ledger: take this date (YYYY-MM-DD) as today; default: today in UTC.", valueName: "date"))
+    var today: String?
 
     @Option(name: .long, help: ArgumentHelp("Exports at once (default: the number of processor cores).", valueName: "n"))
     var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
@@ -59,8 +90,20 @@ struct Batch: AsyncParsableCommand {
 
     @OptionGroup var index: IndexOptions
 
+    var onLedger: Bool { inLedger || ledger != nil }
+
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs takes a number of at least 1") }
+        if onLedger {
+            if out != nil { throw ValidationError("on a ledger the archives go to its folder (ledger.archives): leave out --out (--report names the report)") }
+            if asOf != nil { throw ValidationError("a copy recorded in the ledger speaks for the time it is made: leave out --as-of") }
+            if (method == nil) != (by == nil) { throw ValidationError("--method and --by go together: how the identities were checked, and who checked them") }
+        } else {
+            if out == nil { throw ValidationError("name the folder of the archives with --out (or run the requests through a ledger with --in-ledger or --ledger)") }
+            for (given, name) in [(method, "--method"), (by, "--by"), (received, "--received"), (today, "--today")] where given != nil {
+                throw ValidationError("\(name) is for a batch on a ledger (--in-ledger or --ledger)")
+            }
+        }
     }
 
     func run() async throws {
@@ -69,7 +112,11 @@ struct Batch: AsyncParsableCommand {
             throw DossierError(.usage, "the data map offers the languages \(map.controller.languages.joined(separator: ", ")), not '\(language)'")
         }
         let list = try BatchManifest.read(URL(fileURLWithPath: requests), map: map)
-        var options = BatchOptions(outputDirectory: URL(fileURLWithPath: out), jobs: jobs)
+        if onLedger {
+            try await runOnLedger(list, map: map)
+            return
+        }
+        var options = BatchOptions(outputDirectory: URL(fileURLWithPath: out!), jobs: jobs)
         options.kind = kind
         options.format = format
         options.language = language
@@ -85,22 +132,61 @@ struct Batch: AsyncParsableCommand {
             .run(list, options: options, stop: { stopping.isSet }, progress: { p, _ in display.show(p) })
         display.finish()
 
+        try finish(summary)
+    }
+
+    /// The manifest through the ledger: opened, verified when told, copy 1 of each verified one.
+    func runOnLedger(_ list: [BatchRequest], map: DataMap) async throws {
+        var shared = LedgerOptions()
+        shared.config = config
+        shared.ledger = ledger
+        shared.today = today
+        let day = try shared.day()
+        let service = try await shared.service(indexFolder: index.folder)
+        var options = LedgerBatchOptions(jobs: jobs, today: day)
+        options.kind = kind
+        options.format = format
+        options.language = language
+        options.csvBOM = csvBOM
+        options.received = try shared.received(received, today: day)
+        options.channel = channel
+        if let method, let by { options.verification = RequestService.Verification(method: method, by: by) }
+        options.report = report.map { URL(fileURLWithPath: $0) }
+
+        let stopping = StopOnSignal()
+        defer { stopping.cancel() }
+        let display = ProgressDisplay(terminal: isatty(STDERR_FILENO) != 0)
+        let summary = try await service.runBatch(list, options: options, stop: { stopping.isSet }, progress: { p, _ in display.show(p) })
+        display.finish()
+        try finish(summary)
+    }
+
+    /// The summary on stdout, one line per request that is not done, and the exit code.
+    func finish(_ summary: BatchSummary) throws {
         let rate = summary.seconds > 0 ? Double(summary.count(.done)) / summary.seconds : 0
-        print(String(format: "batch: %d requests: %d done, %d failed, %d skipped (already done), %d not reached, in %.1f s (%.1f requests/s)",
-                     summary.outcomes.count, summary.count(.done), summary.count(.failed), summary.count(.skipped),
+        let unverified = summary.count(.unverified)
+        print(String(format: "batch: %d requests: %d done, %d failed, %@%d skipped (already done), %d not reached, in %.1f s (%.1f requests/s)",
+                     summary.outcomes.count, summary.count(.done), summary.count(.failed),
+                     unverified > 0 ? "\(unverified) not verified, " : "", summary.count(.skipped),
                      summary.count(.pending), summary.seconds, rate))
-        for o in summary.outcomes where o.status == .failed {
-            print("failed: \(o.requestID): \(o.error ?? "unknown error")")
+        for o in summary.outcomes where o.status == .failed || o.status == .unverified {
+            let name = o.ledgerID.map { "\(o.requestID) (\($0))" } ?? o.requestID
+            print("\(o.status == .failed ? "failed" : "not verified"): \(name): \(o.error ?? "unknown error")")
         }
-        print("report: \(summary.report.path)")
+        if let report = summary.report { print("report: \(report.path)") }
         if summary.interrupted {
             FileHandle.standardError.write(Data("dossier: stopped before the end: \(summary.count(.pending)) requests not reached; run the same command again to finish them\n".utf8))
             throw ExitCode(75)
         }
-        if summary.count(.failed) > 0 {
-            FileHandle.standardError.write(Data("dossier: \(summary.count(.failed)) of \(summary.outcomes.count) requests failed; each is named above and in \(summary.report.lastPathComponent)\n".utf8))
-            throw ExitCode(65)
+        let failed = summary.count(.failed)
+        if failed > 0 {
+            let whereNamed = summary.report.map { "above and in \($0.lastPathComponent)" } ?? "above"
+            FileHandle.standardError.write(Data("dossier: \(failed) of \(summary.outcomes.count) requests failed; each is named \(whereNamed)\n".utf8))
         }
+        if unverified > 0 {
+            FileHandle.standardError.write(Data("dossier: \(unverified) request(s) are not verified, so nothing left for them: verify them (dossier request verify) or say how the manifest was checked (--method and --by), then run the same command again\n".utf8))
+        }
+        if failed + unverified > 0 { throw ExitCode(65) }
     }
 }
 

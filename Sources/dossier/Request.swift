@@ -65,7 +65,10 @@ struct RequestImport: AsyncParsableCommand {
         One request per row. The row's request_id is kept as the request's reference: a row whose \
         reference is already in the ledger is left alone, so importing the same file twice opens \
         nothing twice. Columns received (YYYY-MM-DD) and channel may say when and how each request \
-        arrived; --received and --channel give the defaults. A bad row fails alone.
+        arrived; --received and --channel give the defaults. A bad row fails alone. With --method and \
+        --by (how the identities were checked, and who checked them, e.g. for a list of one's own \
+        customers), every request of the manifest that is not verified yet is recorded verified, as \
+        'dossier request verify' records one.
 
         Prints one line per row (opened, existing or failed, with the ledger's id) and a summary. \
         Exit codes: 0 every row is in the ledger; 65 some rows failed.
@@ -83,19 +86,35 @@ struct RequestImport: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("How the rows that do not say arrived.", valueName: "text"))
     var channel: String = "import"
 
+    @Option(name: .long, help: ArgumentHelp("How the identities of the manifest's requests were checked; with --by, recorded for each request not yet verified.", valueName: "text"))
+    var method: String?
+
+    @Option(name: .long, help: ArgumentHelp("Who checked them (with --method).", valueName: "name"))
+    var by: String?
+
+    func validate() throws {
+        if (method == nil) != (by == nil) { throw ValidationError("--method and --by go together: how the identities were checked, and who checked them") }
+    }
+
     func run() async throws {
         let today = try options.day()
         let receivedDay = try options.received(received, today: today)
         let service = try await options.service()
         guard let map = service.map else { throw DossierError(.usage, "importing requests needs the data map", missing: .dataMap) }
         let rows = try BatchManifest.read(URL(fileURLWithPath: file), map: map)
-        let imported = try await service.importRequests(rows, kind: kind, received: receivedDay, channel: channel, today: today)
+        let verification = method.flatMap { m in by.map { RequestService.Verification(method: m, by: $0) } }
+        let imported = try await service.importRequests(rows, kind: kind, received: receivedDay, channel: channel,
+                                                        verification: verification, today: today)
         for i in imported {
             switch i.status {
             case .opened:
                 print("opened: \(i.reference) as \(i.request!.id), \(i.request!.kind.rawValue), answer due by \(i.request!.deadline)")
                 for note in i.notes { print("flag: \(i.request!.id): \(note)") }
-            case .existing: print("existing: \(i.reference) is \(i.request!.id) (\(i.request!.status.rawValue)); left as it is")
+                if i.verifiedNow { print("verified: \(i.request!.id)") }
+            case .existing:
+                if i.verifiedNow { print("existing: \(i.reference) is \(i.request!.id); verified now") } else {
+                    print("existing: \(i.reference) is \(i.request!.id) (\(i.request!.status.rawValue)); left as it is")
+                }
             case .failed: print("failed: \(i.reference): \(i.error ?? "")")
             }
         }

@@ -34,9 +34,15 @@ public struct BatchOutcome: Sendable {
         case skipped
         /// Not reached: the run was stopped first.
         case pending
+        /// In the ledger but not verified: nothing leaves for it (a batch on a ledger only).
+        case unverified
     }
 
     public var requestID: String
+    /// The ledger's id of the request (a batch on a ledger only).
+    public var ledgerID: String?
+    /// The copy recorded in the ledger (a batch on a ledger only).
+    public var copy: Int?
     public var status: Status
     public var archive: String?
     public var sha256: String?
@@ -53,6 +59,8 @@ public struct BatchOutcome: Sendable {
     /// The report's (and the journal's) line.
     var json: Value {
         var f = Fields([("request_id", .string(requestID)), ("status", .string(status.rawValue))])
+        if let ledgerID { f.append("ledger_id", .string(ledgerID)) }
+        if let copy { f.append("copy", .number(String(copy))) }
         f.append("archive", archive.map { .string($0) } ?? .null)
         f.append("sha256", sha256.map { .string($0) } ?? .null)
         f.append("size", size.map { .number(String($0)) } ?? .null)
@@ -63,7 +71,7 @@ public struct BatchOutcome: Sendable {
         return .object(f)
     }
 
-    init(requestID: String, status: Status) { self.requestID = requestID; self.status = status }
+    public init(requestID: String, status: Status) { self.requestID = requestID; self.status = status }
 
     /// An outcome read back from the journal; nil for a line that is not one (a torn last line).
     init?(journal value: Value) {
@@ -97,7 +105,8 @@ public struct BatchSummary: Sendable {
     /// One outcome per request of the manifest, in its order.
     public let outcomes: [BatchOutcome]
     public let seconds: Double
-    public let report: URL
+    /// The JSON Lines report, when one was written.
+    public let report: URL?
     /// True when the run was stopped before every request was reached.
     public let interrupted: Bool
     public func count(_ status: BatchOutcome.Status) -> Int { outcomes.filter { $0.status == status }.count }
@@ -323,6 +332,7 @@ final class Tally: Sendable {
             case .done: c.done += 1
             case .failed: c.failed += 1
             case .skipped: c.skipped += 1
+            case .unverified: c.failed += 1
             case .pending: break
             }
             return c
