@@ -229,7 +229,8 @@ class Page(html.parser.HTMLParser):
 
 def test_template_titles_sections_with_the_expected_keys():
     """The keys this file checks are the ones the template puts in its h2 section titles."""
-    template = TEMPLATE.read_text(encoding="utf-8")
+    template = TEMPLATE.read_text(encoding="utf-8") + "".join(
+        p.read_text(encoding="utf-8") for p in sorted((RESOURCES / "partials").glob("*.mustache")))
     for key in SECTION_KEYS:
         assert re.search(r"<h2 id=\"[a-z]+-title\">\{\{t\.section\." + key + r"\.title\}\}</h2>", template), \
             f"index.mustache has no <h2> titled {{{{t.section.{key}.title}}}}"
