@@ -82,5 +82,10 @@ bench-export: deps
 	$(SWIFT) build -c release --product dossier
 	DOSSIER=release Tests/bench/run.sh
 
+# The public holiday table of the EU and EEA states (Sources/DossierModel/Holidays), regenerated from
+# the pinned PyPI package `holidays` (Tests/integration/requirements.txt); make test checks it is current.
+holidays: venv
+	$(VENV)/bin/python Sources/DossierModel/Holidays/generate.py
+
 clean:
 	rm -rf .build $(VENV) $(DEMO_OUT) Samples/crm/*.sqlite Samples/index

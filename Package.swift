@@ -35,7 +35,7 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("phonenumber"), .linkedLibrary("protobuf")]),
 
         // The vocabulary: values, records, identifiers, the data map. No C library, no CLI.
-        .target(name: "DossierModel"),
+        .target(name: "DossierModel", exclude: ["Holidays/generate.py"]),
         // Reads and validates the YAML data map; source kinds read their own keys through it.
         .target(name: "DossierMap", dependencies: ["DossierModel", "Yams"]),
         // Identifier normalisation (e-mail, phone via libphonenumber).

@@ -70,9 +70,23 @@ struct IndexPageBuilder {
             return d
         }
         context["recipients"] = list("recipients").map { r -> [String: Any] in
-            var d: [String: Any] = ["title": str(r, "title") ?? "", "country": countryName(str(r, "country") ?? ""),
-                                    "third_country": r["third_country"] == .bool(true)]
+            var d: [String: Any] = ["title": str(r, "title") ?? "", "third_country": r["third_country"] == .bool(true)]
+            if let o = str(r, "international_organisation") {
+                d["place_label"] = t["section.recipients.international_organisation"]
+                d["place"] = t["international_organisation.\(o)"]
+            } else {
+                d["place_label"] = t["section.recipients.country"]
+                d["place"] = countryName(str(r, "country") ?? "")
+            }
             if let s = str(r, "safeguard") { d["safeguard"] = s }
+            if case .object(let basis)? = r["transfer_basis"] {
+                if str(basis, "kind") == "adequacy_decision" {
+                    let scope = str(basis, "scope").map { " (\($0))" } ?? ""
+                    d["transfer_basis"] = "\(t["section.recipients.basis_adequacy"]): \(str(basis, "decision") ?? "")\(scope)"
+                } else {
+                    d["transfer_basis"] = t["section.recipients.basis_safeguard"]
+                }
+            }
             return d
         }
         context["retention"] = list("retention").map { r -> [String: Any] in

@@ -8,7 +8,25 @@ struct InformationBuilder {
     let map: DataMap
     let t: Translations
     var kind: RequestKind = .access
+    /// The day (YYYY-MM-DD) the bundle speaks of: transfers are named on the basis in force then.
+    var day: String = AdequacyDecision.checked
     var language: String { t.language }
+
+    /// Chapter V: the adequacy decision (Art. 45) or the safeguard (Art. 46) the data goes on.
+    func transferBasis(_ r: Recipient) -> Value {
+        switch r.transferBasis(on: day) ?? r.transferBasis(on: AdequacyDecision.checked) {
+        case .adequacy(let d)?:
+            var f = Fields([("article", .string("45")), ("kind", .string("adequacy_decision")), ("decision", .string(d.decision)),
+                            ("adopted", .string(d.adopted))])
+            if let until = d.until { f.append("until", .string(until)) }
+            if d.scope != .whole { f.append("scope", .string(t["transfer.scope.\(d.scope.rawValue)"])) }
+            return .object(f)
+        case .safeguard(let s)?:
+            return .object(Fields([("article", .string("46")), ("kind", .string("safeguard")), ("safeguard", text(s))]))
+        case .insideEEA?, nil:
+            return .null
+        }
+    }
 
     func text(_ t: Translatable?) -> Value {
         map.text(t, in: language).map { .string($0) } ?? .null
@@ -62,10 +80,14 @@ struct InformationBuilder {
         let recipients: [Value] = map.recipients.compactMap { r in
             let using = heldIDs.filter { $0.1.recipients.contains(r.id) }
             guard !using.isEmpty else { return nil }
-            var f = Fields([("id", .string(r.id)), ("title", text(r.title)), ("country", .string(r.country)),
-                            ("third_country", .bool(r.isThirdCountry))])
+            var f = Fields([("id", .string(r.id)), ("title", text(r.title))])
+            if let o = r.internationalOrganisation { f.append("international_organisation", .string(o)) } else {
+                f.append("country", .string(r.country))
+            }
+            f.append("third_country", .bool(r.isThirdCountry))
             if let d = r.description { f.append("description", text(d)) }
             if let s = r.safeguard { f.append("safeguard", text(s)) }
+            if r.isThirdCountry { f.append("transfer_basis", transferBasis(r)) }
             f.append("datasets", .array(using.map { ref($0.0, $0.1) }))
             return .object(f)
         }

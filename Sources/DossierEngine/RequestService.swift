@@ -45,8 +45,8 @@ public final class RequestService: Sendable {
         self.logger = logger
         self.now = now
         self.indexFolder = indexFolder ?? map.flatMap { m in m.indexPath.map { m.resolve(path: $0) } }
-        calendar = WorkingCalendar(country: map?.ledger.holidayCountry ?? (map?.controller.defaultRegion == "PL" ? "PL" : nil),
-                                   extra: map?.ledger.extraHolidays ?? [])
+        let choice = map?.holidayCalendar(known: Set(HolidayTable.countries))
+        calendar = WorkingCalendar(country: choice?.country, region: choice?.region, extra: map?.ledger.extraHolidays ?? [])
     }
 
     /// Opens the ledger `given` names (a SQLite file's path, or a `postgres://` URL), else the one the

@@ -19,9 +19,20 @@ public struct DataMapLoader: Sendable {
     /// Kinds that DESIGN.md names but that have no implementation yet: reported as not yet supported.
     public var plannedKinds: Set<String>
 
-    public init(kinds: [any SourceKindDefinition.Type], plannedKinds: Set<String> = []) {
+    /// The day (YYYY-MM-DD) on which transfers are judged: an adequacy decision must be in force then.
+    public var today: String
+
+    public init(kinds: [any SourceKindDefinition.Type], plannedKinds: Set<String> = [], today: String? = nil) {
         self.kinds = kinds
         self.plannedKinds = plannedKinds
+        self.today = today ?? Self.utcToday()
+    }
+
+    static func utcToday() -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let c = calendar.dateComponents([.year, .month, .day], from: Date())
+        return String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
     }
 
     public func load(file: String) throws(DossierError) -> DataMap {
@@ -48,7 +59,7 @@ public struct DataMapLoader: Sendable {
         } catch {
             throw DossierError(.dataMap, "is not valid YAML", at: SourceLocation(file: file))
         }
-        return try MapReader(file: file, kinds: kinds, plannedKinds: plannedKinds).read(MapNode(node: node, keyPath: "", file: file))
+        return try MapReader(file: file, kinds: kinds, plannedKinds: plannedKinds, today: today).read(MapNode(node: node, keyPath: "", file: file))
     }
 
     static func describe(_ error: YamlError) -> String {
@@ -71,6 +82,7 @@ private struct MapReader {
     let file: String
     let kinds: [any SourceKindDefinition.Type]
     let plannedKinds: Set<String>
+    let today: String
 
     var kindNames: String { kinds.map { $0.name }.sorted().joined(separator: ", ") }
 
@@ -148,16 +160,30 @@ private struct MapReader {
                 }
                 settings.repeatWindow = p
             default:
-                for (hk, hv) in try v.entries(allowed: ["country", "extra"]) {
+                var regionNode: MapNode?
+                for (hk, hv) in try v.entries(allowed: ["country", "region", "extra"]) {
                     if hk == "country" {
                         let c = try hv.nonEmptyString().uppercased()
-                        guard c == "PL" else { throw hv.fail("public holidays are built in for PL only; list other dates under extra") }
+                        guard HolidayTable.countries.contains(c) else {
+                            throw hv.fail("public holidays are built in for the EU and EEA states (\(HolidayTable.countries.joined(separator: ", "))); for \(c), list the dates under extra")
+                        }
                         settings.holidayCountry = c
+                    } else if hk == "region" {
+                        regionNode = hv
+                        settings.holidayRegion = try hv.nonEmptyString()
                     } else {
                         for item in try hv.list() {
                             guard let d = Day(try item.nonEmptyString()) else { throw item.fail("expected a date such as 2026-12-31") }
                             settings.extraHolidays.append(d)
                         }
+                    }
+                }
+                if let regionNode, let region = settings.holidayRegion {
+                    guard let country = settings.holidayCountry else { throw regionNode.fail("a holiday region needs its country (ledger.holidays.country)") }
+                    let known = HolidayTable.regions(of: country)
+                    guard known.contains(region) else {
+                        throw regionNode.fail(known.isEmpty ? "\(country) has no regions with holidays of their own: leave out region"
+                                              : "\(region) is not a region of \(country) with holidays of its own; the regions are \(known.joined(separator: ", "))")
                     }
                 }
             }
@@ -201,6 +227,7 @@ private struct MapReader {
         let e = try node.entries(allowed: ["name", "address", "email", "phone", "website", "dpo", "supervisory_authority", "languages", "default_region"],
                                  required: ["name", "supervisory_authority", "languages", "default_region"])
         var contact = Contact(), dpo: Contact?, authority = Contact(), languages: [String] = [], region = ""
+        var authorityCountry: String?
         for (k, v) in e {
             switch k {
             case "name": contact.name = try v.nonEmptyString()
@@ -210,7 +237,14 @@ private struct MapReader {
             case "website": contact.website = try website(v)
             case "dpo": dpo = try readContact(v, allowed: ["name", "email", "address", "phone"], required: [])
             case "supervisory_authority":
-                authority = try readContact(v, allowed: ["name", "address", "website", "email", "phone"], required: ["name"])
+                authority = try readContact(v, allowed: ["name", "address", "website", "email", "phone", "country"], required: ["name"])
+                for (ak, av) in try v.entries() where ak == "country" {
+                    let c = try av.nonEmptyString().uppercased()
+                    guard c.count == 2, c.allSatisfy({ $0.isASCII && $0.isLetter }) else {
+                        throw av.fail("the supervisory authority's country must be a two-letter code such as DE")
+                    }
+                    authorityCountry = c
+                }
             case "languages":
                 languages = try v.stringList()
                 if languages.isEmpty { throw v.fail("name at least one language") }
@@ -222,7 +256,8 @@ private struct MapReader {
             default: break
             }
         }
-        return Controller(contact: contact, dpo: dpo, supervisoryAuthority: authority, languages: languages, defaultRegion: region)
+        return Controller(contact: contact, dpo: dpo, supervisoryAuthority: authority, languages: languages, defaultRegion: region,
+                          authorityCountry: authorityCountry)
     }
 
     func decimal(_ node: MapNode) throws(DossierError) -> Decimal {
@@ -288,23 +323,47 @@ private struct MapReader {
 
     func readRecipient(_ id: String, _ node: MapNode) throws(DossierError) -> Recipient {
         var title: Translatable?, description: Translatable?, country = "", safeguard: Translatable?
-        var countryNode = node
-        for (k, v) in try node.entries(allowed: ["title", "description", "country", "safeguard"], required: ["title", "country"]) {
+        var organisation: String?, dpfCertified = false
+        var placeNode = node, dpfNode: MapNode?
+        let entries = try node.entries(allowed: ["title", "description", "country", "international_organisation", "safeguard", "dpf_certified"],
+                                       required: ["title"])
+        for (k, v) in entries {
             switch k {
             case "title": title = try v.translatable()
             case "description": description = try v.translatable()
             case "country":
-                countryNode = v
+                placeNode = v
                 country = try v.nonEmptyString().uppercased()
                 guard country.count == 2, country.allSatisfy({ $0.isASCII && $0.isLetter }) else {
                     throw v.fail("country must be a two-letter code such as US")
                 }
+            case "international_organisation":
+                placeNode = v
+                let code = try v.nonEmptyString().uppercased()
+                guard AdequacyDecision.organisations.contains(code) else {
+                    throw v.fail("international_organisation must be one of \(AdequacyDecision.organisations.sorted().joined(separator: ", ")) (the organisations Dossier knows); for another, name its country and the Art. 46 safeguard")
+                }
+                organisation = code
+            case "dpf_certified":
+                dpfNode = v
+                dpfCertified = try v.bool()
             default: safeguard = try v.translatable()
             }
         }
-        let r = Recipient(id: id, title: title!, description: description, country: country, safeguard: safeguard)
-        if r.isThirdCountry && safeguard == nil {
-            throw countryNode.fail("recipient '\(id)' is outside the EEA: name the safeguard of Art. 46 in safeguard")
+        let keys = Set(entries.map(\.0))
+        if keys.contains("country") == keys.contains("international_organisation") {
+            throw node.fail("recipient '\(id)' needs exactly one of country (a two-letter code such as US) and international_organisation")
+        }
+        let r = Recipient(id: id, title: title!, description: description, country: country, safeguard: safeguard,
+                          internationalOrganisation: organisation, dpfCertified: dpfCertified)
+        if let dpfNode, r.adequacyDecision(on: today)?.scope != AdequacyDecision.Scope.dataPrivacyFramework {
+            throw dpfNode.fail("dpf_certified is for recipients in the United States (the EU-U.S. Data Privacy Framework); recipient '\(id)' is in \(organisation ?? country)")
+        }
+        if r.transferBasis(on: today) == nil {
+            if let d = r.adequacyDecision(on: today), d.scope == .dataPrivacyFramework {
+                throw placeNode.fail("recipient '\(id)' is in the United States: the adequacy decision (\(d.decision)) covers only organisations certified under the Data Privacy Framework; say dpf_certified: true if it is, else name the Art. 46 safeguard in safeguard")
+            }
+            throw placeNode.fail("recipient '\(id)' is outside the EEA, where no adequacy decision (Art. 45) is in force: name the safeguard of Art. 46 in safeguard")
         }
         return r
     }

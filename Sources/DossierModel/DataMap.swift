@@ -84,9 +84,12 @@ public struct Controller: Sendable {
     public var languages: [String]
     /// ISO 3166 alpha-2 region for phone numbers written without a country code.
     public var defaultRegion: String
-    public init(contact: Contact, dpo: Contact?, supervisoryAuthority: Contact, languages: [String], defaultRegion: String) {
+    /// The supervisory authority's country (ISO 3166 alpha-2), when the map gives it.
+    public var authorityCountry: String?
+    public init(contact: Contact, dpo: Contact?, supervisoryAuthority: Contact, languages: [String], defaultRegion: String,
+                authorityCountry: String? = nil) {
         self.contact = contact; self.dpo = dpo; self.supervisoryAuthority = supervisoryAuthority
-        self.languages = languages; self.defaultRegion = defaultRegion
+        self.languages = languages; self.defaultRegion = defaultRegion; self.authorityCountry = authorityCountry
     }
 }
 
@@ -150,14 +153,36 @@ public struct Recipient: Sendable {
     public var id: String
     public var title: Translatable
     public var description: Translatable?
-    /// ISO 3166 alpha-2.
+    /// ISO 3166 alpha-2; empty for an international organisation.
     public var country: String
+    /// An international organisation's code (`EPO`), instead of a country.
+    public var internationalOrganisation: String?
     public var safeguard: Translatable?
-    public init(id: String, title: Translatable, description: Translatable?, country: String, safeguard: Translatable?) {
+    /// The data map says the recipient is certified under the EU-U.S. Data Privacy Framework.
+    public var dpfCertified: Bool
+    public init(id: String, title: Translatable, description: Translatable?, country: String, safeguard: Translatable?,
+                internationalOrganisation: String? = nil, dpfCertified: Bool = false) {
         self.id = id; self.title = title; self.description = description; self.country = country; self.safeguard = safeguard
+        self.internationalOrganisation = internationalOrganisation; self.dpfCertified = dpfCertified
     }
-    /// True when the recipient is outside the European Economic Area (Art. 15(2)).
-    public var isThirdCountry: Bool { !Recipient.eea.contains(country.uppercased()) }
+    /// True when the data leaves the European Economic Area (Art. 15(2)): a recipient in a third country
+    /// or an international organisation.
+    public var isThirdCountry: Bool { internationalOrganisation != nil || !Recipient.eea.contains(country.uppercased()) }
+
+    /// The adequacy decision in force on `day` (YYYY-MM-DD) for this recipient's country or organisation,
+    /// whatever its scope.
+    public func adequacyDecision(on day: String) -> AdequacyDecision? {
+        AdequacyDecision.find(for: internationalOrganisation ?? country, on: day)
+    }
+
+    /// On what ground data may go to this recipient on `day`: inside the EEA; an adequacy decision whose
+    /// scope the recipient is in (the Data Privacy Framework's only when the map says `dpf_certified`);
+    /// else the map's Art. 46 safeguard; nil when there is none of these.
+    public func transferBasis(on day: String) -> TransferBasis? {
+        if !isThirdCountry { return .insideEEA }
+        if let d = adequacyDecision(on: day), !d.scope.needsDeclaration || dpfCertified { return .adequacy(d) }
+        return safeguard.map { .safeguard($0) }
+    }
 
     /// The EU member states with Iceland, Liechtenstein and Norway.
     public static let eea: Set<String> = [
@@ -288,9 +313,38 @@ public struct LedgerSettings: Sendable {
     public var archives: String?
     /// The look-back for possibly excessive requests (Art. 12(5)); default three months.
     public var repeatWindow: Period = Period("P3M")!
-    /// Built-in public holidays of this country (only `PL` is built in).
+    /// The country whose public holidays deadlines skip (`ledger.holidays.country`).
     public var holidayCountry: String?
+    /// A region of that country with holidays of its own (`ledger.holidays.region`).
+    public var holidayRegion: String?
     /// Further non-working days.
     public var extraHolidays: [Day] = []
     public init() {}
+}
+
+/// Where the public holidays that deadlines skip come from (Art. 12(3) with Reg. 1182/71 Art. 3(4)).
+public struct HolidayCalendarChoice: Sendable, Equatable {
+    /// ISO 3166 alpha-2, or nil when no calendar applies (weekends only).
+    public var country: String?
+    public var region: String?
+    /// What chose it: `ledger.holidays`, `controller.supervisory_authority.country` or `controller.default_region`.
+    public var chosenBy: String
+    /// The country that key names, with a calendar or not.
+    public var named: String
+    public init(country: String?, region: String?, chosenBy: String, named: String? = nil) {
+        self.country = country; self.region = region; self.chosenBy = chosenBy; self.named = named ?? country ?? ""
+    }
+}
+
+extension DataMap {
+    /// The calendar of `ledger.holidays`, else of the supervisory authority's country, else of
+    /// `default_region`; a country among `known` only (the others have no calendar: weekends only).
+    public func holidayCalendar(known: Set<String>) -> HolidayCalendarChoice {
+        if let c = ledger.holidayCountry { return HolidayCalendarChoice(country: c, region: ledger.holidayRegion, chosenBy: "ledger.holidays") }
+        if let c = controller.authorityCountry {
+            return HolidayCalendarChoice(country: known.contains(c) ? c : nil, region: nil, chosenBy: "controller.supervisory_authority.country", named: c)
+        }
+        let c = controller.defaultRegion
+        return HolidayCalendarChoice(country: known.contains(c) ? c : nil, region: nil, chosenBy: "controller.default_region", named: c)
+    }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DossierCollectors
 import DossierEngine
+import DossierLedger
 import DossierModel
 import Foundation
 
@@ -11,7 +12,9 @@ struct Validate: AsyncParsableCommand {
         discussion: """
         Reports the first problem with its file, line and key, and exits 64 (data map) or 66 \
         (a source cannot be read). On success, names the fields that sources hold but the map does \
-        not describe: they are exported under the category 'uncategorised' until the map describes them.
+        not describe: they are exported under the category 'uncategorised' until the map describes them, \
+        and which public holidays the ledger's deadlines skip (ledger.holidays, else the supervisory \
+        authority's country, else default_region).
         """
     )
 
@@ -32,6 +35,14 @@ struct Validate: AsyncParsableCommand {
             case .missing, .stale: print("note: index of \(source.id): \(IndexOptions.describe(state, kind: source.kind))")
             default: break
             }
+        }
+        let calendar = map.holidayCalendar(known: Set(HolidayTable.countries))
+        let working = WorkingCalendar(country: calendar.country, region: calendar.region, extra: map.ledger.extraHolidays)
+        let extra = map.ledger.extraHolidays.isEmpty ? "" : " and \(map.ledger.extraHolidays.count) extra days (ledger.holidays.extra)"
+        if calendar.country == nil {
+            print("deadlines: weekends\(extra) only: no public holiday calendar for \(calendar.named) (\(calendar.chosenBy)); set ledger.holidays.country to an EU or EEA state, or list the days under ledger.holidays.extra")
+        } else {
+            print("deadlines: \(working.description)\(extra), chosen by \(calendar.chosenBy)")
         }
         print("ok: \(config): \(map.sources.count) sources, \(datasets) datasets")
     }

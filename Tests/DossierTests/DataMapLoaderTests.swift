@@ -69,7 +69,8 @@ import Testing
     }
 
     @Test func thirdCountryNeedsASafeguard() throws {
-        let yaml = dataMapYAML(sources: csvSource).replacingOccurrences(of: "country: US, safeguard: SCC", with: "country: US")
+        // India: outside the EEA with no adequacy decision (TransferBasisTests has the rest of Chapter V).
+        let yaml = dataMapYAML(sources: csvSource).replacingOccurrences(of: "country: US, safeguard: SCC", with: "country: IN")
         let error = try #require(throws: DossierError.self) { try load(yaml) }
         #expect(error.message.contains("outside the EEA"))
     }

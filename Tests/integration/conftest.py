@@ -449,7 +449,15 @@ def check_information(info, dmap, nonempty, records) -> None:
         assert r["country"] == country
         assert r["third_country"] is (country not in oracle.EEA)
         if r["third_country"]:
-            assert translatable(r.get("safeguard")), f"recipient {rid}: no safeguard"
+            basis = r.get("transfer_basis") or {}
+            if "safeguard" in dmap["recipients"][rid] and not dmap["recipients"][rid].get("dpf_certified") \
+                    and country not in oracle.ADEQUATE:
+                assert basis == {"article": "46", "kind": "safeguard", "safeguard": r["safeguard"]}, f"recipient {rid}: {basis}"
+                assert translatable(r.get("safeguard")), f"recipient {rid}: no safeguard"
+            else:
+                assert basis.get("article") == "45" and basis.get("kind") == "adequacy_decision", f"recipient {rid}: {basis}"
+        else:
+            assert "transfer_basis" not in r
 
     auto = {a["purpose"] for a in info["automated_decisions"]}
     assert auto == {p for p in want_purposes if "automated_decision" in dmap["purposes"][p]}

@@ -28,6 +28,9 @@ DEFAULT_MAX_ROUNDS = 5
 EEA = set(
     "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE IS LI NO".split()
 )
+# Art. 45: the countries and territories with an adequacy decision in force in December 2026 that covers
+# a recipient without the data map saying more (the United States needs dpf_certified, so is not here).
+ADEQUATE = set("AD AR BR CA CH FO GB GG IL IM JE JP KR NZ UY".split())
 
 
 # --------------------------------------------------------------------------- the data map

@@ -66,17 +66,32 @@ def delivered_count(ledger: Ledger) -> int:
     return int(ledger.sql("SELECT count(*) FROM deliveries;").strip())
 
 
+def kill_while_holding_a_claim(ledger: Ledger, worker: subprocess.Popen, limit: float = 60) -> None:
+    """SIGKILL `worker` at a moment it holds a claim: frozen (SIGSTOP) and checked, else let go and
+    tried again, so that the kill never falls between two claims."""
+    deadline = time.monotonic() + limit
+    while True:
+        assert time.monotonic() < deadline, f"worker {worker.pid} held no claim within {limit:.0f} s"
+        worker.send_signal(signal.SIGSTOP)
+        held = int(ledger.sql(f"SELECT count(*) FROM claims WHERE owner LIKE '%:{worker.pid}';").strip())
+        if held:
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(timeout=30)
+            return
+        worker.send_signal(signal.SIGCONT)
+        time.sleep(0.02)
+
+
 def test_four_workers_two_killed_then_a_fifth_each_request_once(pg_ledger):
     ledger = pg_ledger
     ids = opened_and_verified(ledger, 36)
     logs = [open(ledger.root / f"worker{i}.log", "w+") for i in range(5)]
     workers = [start(ledger, logs[i]) for i in range(4)]
     try:
-        # kill two of them with SIGKILL while copies are being made
+        # kill two of them with SIGKILL while copies are being made, each while it holds a claim
         wait_until(lambda: delivered_count(ledger) >= 4, 120, "the first copies")
         for w in workers[:2]:
-            w.send_signal(signal.SIGKILL)
-            w.wait(timeout=30)
+            kill_while_holding_a_claim(ledger, w)
         # the two killed workers' leases expire; a fifth worker joins the two still running
         workers.append(start(ledger, logs[4]))
         wait_until(lambda: delivered_count(ledger) == len(ids), 240, "every request delivered")

@@ -149,7 +149,7 @@ public struct Exporter: Sendable {
         }
 
         var files = data.files
-        let informationBuilder = InformationBuilder(map: map, t: texts, kind: request.kind)
+        let informationBuilder = InformationBuilder(map: map, t: texts, kind: request.kind, day: String(request.asOf.utcTimestamp.prefix(10)))
         let information = informationBuilder.build(stores: stores.all)
         files.append(try assembler.writeJSON(information, to: "information.json"))
         let page = try IndexPageBuilder(map: map, t: texts).render(
