@@ -67,10 +67,11 @@ public enum CollectorRegistry {
         CSVKind.self,
         JSONLinesKind.self,
         XMLKind.self,
+        CommandKind.self,
     ]
 
     /// Kinds DESIGN.md names that this version does not implement yet.
-    public static let plannedKinds: Set<String> = ["http", "command"]
+    public static let plannedKinds: Set<String> = ["http"]
 
     /// A data map loader that accepts exactly the kinds above.
     public static var mapLoader: DataMapLoader {

@@ -292,6 +292,8 @@ public struct Source: Sendable {
     public var path: String?
     /// Kind-specific settings (`delimiter` for CSV).
     public var options: [String: String]
+    /// Kind-specific lists (`command` and `environment` for a command).
+    public var lists: [String: [String]] = [:]
     public var datasets: [Dataset]
     public var location: SourceLocation
     public init(id: String, title: Translatable?, description: Translatable?, kind: String, path: String?,

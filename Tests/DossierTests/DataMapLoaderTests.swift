@@ -104,7 +104,7 @@ import Testing
     }
 
     @Test func reservedKindsAreNotYetSupported() throws {
-        let yaml = dataMapYAML(sources: csvSource.replacingOccurrences(of: "kind: csv", with: "kind: command"))
+        let yaml = dataMapYAML(sources: csvSource.replacingOccurrences(of: "kind: csv", with: "kind: http"))
         let error = try #require(throws: DossierError.self) { try load(yaml) }
         #expect(error.message.contains("not yet supported"))
         #expect(error.exitCode == 64)
