@@ -10,8 +10,10 @@ public struct Packing: Sendable {
     public var format: ArchiveFormat
     public var passphrase: String?
     public var csvBOM: Bool
-    public init(format: ArchiveFormat, passphrase: String? = nil, csvBOM: Bool = false) {
-        self.format = format; self.passphrase = passphrase; self.csvBOM = csvBOM
+    /// How long the archive is kept (overrides the map's `ledger.expires_after`).
+    public var expires: Period?
+    public init(format: ArchiveFormat, passphrase: String? = nil, csvBOM: Bool = false, expires: Period? = nil) {
+        self.format = format; self.passphrase = passphrase; self.csvBOM = csvBOM; self.expires = expires
     }
 }
 
@@ -291,6 +293,7 @@ public final class RequestService: Sendable {
         guard r.isVerified else {
             throw DossierError(.refused, "request \(r.id) is not verified: no data leaves before the requester's identity is checked (dossier request verify)")
         }
+        try checkApproved(r)
     }
 
     /// Claims the request, produces the archive, records the delivery: either both exist afterwards, or neither.
@@ -334,6 +337,8 @@ public final class RequestService: Sendable {
             export.passphrase = packing.passphrase
             export.csvBOM = packing.csvBOM
             export.publish = false
+            let expiresOn = (packing.expires ?? map.ledger.expiresAfter).map { $0.after(Day(utc: now())) }
+            export.expiresOn = expiresOn
             let exporter = Exporter(map: map, indexFolder: indexFolder, logger: logger)
             let result: ExportResult
             if let sources { result = try await exporter.export(export, using: sources) } else { result = try await exporter.export(export) }
@@ -341,8 +346,13 @@ public final class RequestService: Sendable {
                   let sha = result.archiveSHA256, let size = result.archiveSize else {
                 throw DossierError(.internal, "the export wrote no archive")
             }
-            let delivery = Delivery(copy: copy, at: now(), fee: Self.amount(fee), currency: currency, sha256: sha, size: size,
-                                    format: format.rawValue, path: archive.path, fingerprint: result.fingerprint)
+            do throws(DossierError) { try checkApproved(current); try checkApprovedData(current, fingerprint: result.fingerprint) } catch {
+                unlink(finished.temporary.path)
+                throw error
+            }
+            var delivery = Delivery(copy: copy, at: now(), fee: Self.amount(fee), currency: currency, sha256: sha, size: size,
+                                    format: format.rawValue, path: archive.path, fingerprint: result.fingerprint, expiresOn: expiresOn)
+            delivery.identifiers = result.identifiers
             // The archive is renamed into place inside the transaction that records it, just before the
             // commit: a crash leaves both or neither, but for the instant of the commit itself.
             do {

@@ -27,7 +27,7 @@ extension RequestService {
     /// or withdrawn, without a copy; by deadline, then by id.
     public func due(limit: Int?) async throws(DossierError) -> [RequestRecord] {
         let open = try await ledger.requests(statuses: [.verified, .extended])
-            .filter { $0.isVerified && $0.deliveries.isEmpty }
+            .filter { $0.isVerified && $0.deliveries.isEmpty && (!requiresReview || $0.isApproved) }
             .sorted { ($0.deadline, $0.id) < ($1.deadline, $1.id) }
         return limit.map { Array(open.prefix($0)) } ?? open
     }

@@ -57,7 +57,7 @@ extension RequestService {
         var idle = options.idleMinimum
         while !stop() {
             beat()
-            guard let first = try await ledger.claimNext(at: now(), excluding: failed.value) else {
+            guard let first = try await ledger.claimNext(at: now(), excluding: failed.value, approvedOnly: requiresReview) else {
                 if options.once { break }
                 try? await Self.sleep(idle, unless: stop)
                 idle = min(idle * 2, options.idleMaximum)
@@ -72,7 +72,7 @@ extension RequestService {
                             var next: Claim? = slot == 0 ? first : nil
                             while !stop() || next != nil {
                                 if next == nil {
-                                    do throws(DossierError) { next = try await service.ledger.claimNext(at: service.now(), excluding: failed.value) } catch {
+                                    do throws(DossierError) { next = try await service.ledger.claimNext(at: service.now(), excluding: failed.value, approvedOnly: service.requiresReview) } catch {
                                         service.logger.error("the worker cannot claim work", metadata: ["error": "\(error.message)"])
                                     }
                                 }

@@ -30,7 +30,7 @@ public protocol Ledger: AnyObject, Sendable {
     /// withdrawn, no live claim on it), skipping what other processes hold; nil when none is left.
     /// Many processes calling it at once each get a different request. `excluding`: requests the
     /// caller does not want again (it failed on them).
-    func claimNext(at: Date, excluding: Set<String>) async throws(DossierError) -> Claim?
+    func claimNext(at: Date, excluding: Set<String>, approvedOnly: Bool) async throws(DossierError) -> Claim?
     func release(_ claim: Claim) async throws(DossierError)
     /// Extends the claim's lease; throws `.busy` when the claim was lost to another process.
     func renew(_ claim: Claim) async throws(DossierError)
@@ -48,4 +48,9 @@ public protocol Ledger: AnyObject, Sendable {
     /// The audit trail in order, as JSON objects.
     func auditRows(_ body: (Value) throws(DossierError) -> Void) async throws(DossierError)
     func verifyAudit() async throws(DossierError) -> AuditVerdict
+    /// Deliveries whose archive expired before `day` and is not purged yet, oldest expiry first.
+    func expiredDeliveries(before day: Day) async throws(DossierError) -> [(requestID: String, delivery: Delivery)]
+    /// Records that copy `copy` of `requestID` was purged (with an audit row), running `beforeCommit`
+    /// (the archive's deletion) as the transaction's last step; false when it was purged meanwhile.
+    func markPurged(requestID: String, copy: Int, at: Date, beforeCommit: () throws(DossierError) -> Void) async throws(DossierError) -> Bool
 }

@@ -139,6 +139,23 @@ public final class PostgresLedger: Ledger {
             "CREATE TRIGGER audit_no_update BEFORE UPDATE OR DELETE ON audit FOR EACH ROW EXECUTE FUNCTION dossier_audit_append_only()",
             "CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit FOR EACH STATEMENT EXECUTE FUNCTION dossier_audit_append_only()",
         ]),
+        (2, "review before release", [
+            """
+            ALTER TABLE requests ADD COLUMN reviewed_at timestamptz, ADD COLUMN reviewed_fingerprint text,
+                ADD COLUMN approved_by text, ADD COLUMN approved_at timestamptz, ADD COLUMN approved_fingerprint text
+            """,
+        ]),
+        (3, "archives that expire", [
+            "ALTER TABLE deliveries ADD COLUMN expires_on date, ADD COLUMN purged_at timestamptz",
+        ]),
+        (4, "the identifiers a delivery's resolution found", [
+            """
+            CREATE TABLE delivery_identifiers (
+                request_id text NOT NULL, copy integer NOT NULL, kind text NOT NULL, value text NOT NULL,
+                PRIMARY KEY (request_id, copy, kind, value), FOREIGN KEY (request_id, copy) REFERENCES deliveries(request_id, copy))
+            """,
+            "CREATE INDEX delivery_identifiers_value ON delivery_identifiers (kind, value)",
+        ]),
     ]
 
     static func migrate(_ c: PostgresConnection, endpoint: PostgresEndpoint) async throws(DossierError) {
@@ -304,7 +321,8 @@ public final class PostgresLedger: Ledger {
     /// becomes part of the SQL.
     static let changeableColumns: Set<String> = [
         "verification_method", "verified_by", "verified_at", "extended_months", "deadline", "extension_reason",
-        "refusal_reason", "withdrawal_reason",
+        "refusal_reason", "withdrawal_reason", "reviewed_at", "reviewed_fingerprint", "approved_by", "approved_at",
+        "approved_fingerprint",
     ]
 
     public func apply(_ change: RequestChange, to id: String, expecting expected: Set<RequestStatus>, at: Date) async throws(DossierError) {
@@ -329,7 +347,7 @@ public final class PostgresLedger: Ledger {
             try await Self.execute(c, "UPDATE requests SET \(sets.joined(separator: ", ")) WHERE id = $\(values.count)", values)
             try await Self.execute(c, "INSERT INTO history (request_id, at, from_status, to_status, note) VALUES ($1, $2, $3, $4, $5)",
                                    [id, AuditChain.timestamp(at), status, change.to.rawValue, change.note])
-            try await Self.appendAudit(c, at: at, request: id, action: change.to.rawValue, detail: [("from", status)] + change.audit)
+            try await Self.appendAudit(c, at: at, request: id, action: change.action ?? change.to.rawValue, detail: [("from", status)] + change.audit)
         }
     }
 
@@ -361,7 +379,7 @@ public final class PostgresLedger: Ledger {
 
     /// `FOR UPDATE SKIP LOCKED` picks a request no other transaction is claiming right now; the
     /// lease makes it its own until it expires.
-    public func claimNext(at: Date, excluding: Set<String>) async throws(DossierError) -> Claim? {
+    public func claimNext(at: Date, excluding: Set<String>, approvedOnly: Bool) async throws(DossierError) -> Claim? {
         let excluded = "{" + excluding.sorted().map { "\"" + $0 + "\"" }.joined(separator: ",") + "}"
         let token = UUID().uuidString
         let owner = self.owner, lease = String(leaseSeconds)
@@ -372,6 +390,7 @@ public final class PostgresLedger: Ledger {
                   AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.request_id = r.id)
                   AND NOT EXISTS (SELECT 1 FROM claims l WHERE l.request_id = r.id AND l.expires_at > clock_timestamp())
                   AND r.id <> ALL ($1::text[])
+                  AND (NOT \(approvedOnly ? "true" : "false") OR r.approved_at IS NOT NULL)
                 ORDER BY r.deadline, r.id
                 LIMIT 1
                 FOR UPDATE OF r SKIP LOCKED
@@ -418,10 +437,14 @@ public final class PostgresLedger: Ledger {
             }
             let status = Self.text(try await Self.rows(c, "SELECT status FROM requests WHERE id = $1", [claim.requestID]).first?["status"]) ?? ""
             try await Self.execute(c, """
-                INSERT INTO deliveries (request_id, copy, at, fee, currency, sha256, size, format, path, fingerprint)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                INSERT INTO deliveries (request_id, copy, at, fee, currency, sha256, size, format, path, fingerprint, expires_on)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
                 """, [claim.requestID, String(d.copy), AuditChain.timestamp(d.at), d.fee, d.currency, d.sha256, String(d.size),
-                      d.format, d.path, d.fingerprint])
+                      d.format, d.path, d.fingerprint, d.expiresOn?.description])
+            for id in Set(d.identifiers) {
+                try await Self.execute(c, "INSERT INTO delivery_identifiers (request_id, copy, kind, value) VALUES ($1, $2, $3, $4)",
+                                       [claim.requestID, String(d.copy), id.kind.name, id.value])
+            }
             if status != RequestStatus.fulfilled.rawValue {
                 try await Self.execute(c, "UPDATE requests SET status = 'fulfilled' WHERE id = $1", [claim.requestID])
             }
@@ -430,7 +453,7 @@ public final class PostgresLedger: Ledger {
             try await Self.appendAudit(c, at: d.at, request: claim.requestID, action: "delivered", detail: [
                 ("copy", String(d.copy)), ("fee", d.fee), ("currency", d.currency), ("sha256", d.sha256),
                 ("size", String(d.size)), ("format", d.format), ("fingerprint", d.fingerprint),
-            ])
+            ] + (d.expiresOn.map { [("expires_on", $0.description)] } ?? []))
             try await Self.execute(c, "DELETE FROM claims WHERE request_id = $1", [claim.requestID])
             try beforeCommit()
         }
@@ -468,7 +491,8 @@ public final class PostgresLedger: Ledger {
     static let requestColumns = """
         id, kind, status, received::text AS received, first_deadline::text AS first_deadline, deadline::text AS deadline,
         extended_months, extension_reason, channel, language, verification_method, verified_by, verified_at,
-        refusal_reason, withdrawal_reason, flags::text AS flags, evidence::text AS evidence, reference
+        refusal_reason, withdrawal_reason, flags::text AS flags, evidence::text AS evidence, reference,
+        reviewed_at, reviewed_fingerprint, approved_by, approved_at, approved_fingerprint
         """
 
     static func load(_ c: PostgresConnection, id: String, withHistory: Bool) async throws -> RequestRecord? {
@@ -497,7 +521,10 @@ public final class PostgresLedger: Ledger {
             verificationMethod: text(row["verification_method"]), verifiedBy: text(row["verified_by"]),
             verifiedAt: row["verified_at"].flatMap { $0.isNull ? nil : time($0) }, refusalReason: text(row["refusal_reason"]),
             withdrawalReason: text(row["withdrawal_reason"]), flags: flags, evidence: evidence, deliveries: deliveries, history: history,
-            reference: text(row["reference"]))
+            reference: text(row["reference"]),
+            reviewedAt: row["reviewed_at"].flatMap { $0.isNull ? nil : time($0) }, reviewedFingerprint: text(row["reviewed_fingerprint"]),
+            approvedBy: text(row["approved_by"]), approvedAt: row["approved_at"].flatMap { $0.isNull ? nil : time($0) },
+            approvedFingerprint: text(row["approved_fingerprint"]))
     }
 
     static func day(_ v: Value?) throws -> Day {
@@ -519,7 +546,32 @@ public final class PostgresLedger: Ledger {
     static func delivery(_ r: [String: Value]) -> Delivery {
         Delivery(copy: int(r["copy"]), at: time(r["at"]), fee: text(r["fee"]) ?? "", currency: text(r["currency"]) ?? "",
                  sha256: text(r["sha256"]) ?? "", size: int(r["size"]), format: text(r["format"]) ?? "", path: text(r["path"]) ?? "",
-                 fingerprint: text(r["fingerprint"]) ?? "")
+                 fingerprint: text(r["fingerprint"]) ?? "", expiresOn: text(r["expires_on"]).flatMap(Day.init),
+                 purgedAt: r["purged_at"].flatMap { $0.isNull ? nil : time($0) })
+    }
+
+    public func expiredDeliveries(before day: Day) async throws(DossierError) -> [(requestID: String, delivery: Delivery)] {
+        try await read { c in
+            try await Self.rows(c, """
+                SELECT * FROM deliveries WHERE expires_on IS NOT NULL AND expires_on < $1::date AND purged_at IS NULL
+                ORDER BY expires_on, request_id, copy
+                """, [day.description]).map { (requestID: Self.text($0["request_id"]) ?? "", delivery: Self.delivery($0)) }
+        }
+    }
+
+    public func markPurged(requestID: String, copy: Int, at: Date, beforeCommit: () throws(DossierError) -> Void) async throws(DossierError) -> Bool {
+        try await transaction("record the purge") { c in
+            guard let row = try await Self.rows(c, "SELECT * FROM deliveries WHERE request_id = $1 AND copy = $2 AND purged_at IS NULL FOR UPDATE",
+                                                [requestID, String(copy)]).first else { return false }
+            let d = Self.delivery(row)
+            try await Self.execute(c, "UPDATE deliveries SET purged_at = $1 WHERE request_id = $2 AND copy = $3",
+                                   [AuditChain.timestamp(at), requestID, String(copy)])
+            try await Self.appendAudit(c, at: at, request: requestID, action: "purged", detail: [
+                ("copy", String(copy)), ("sha256", d.sha256), ("expires_on", d.expiresOn?.description ?? ""),
+            ])
+            try beforeCommit()
+            return true
+        }
     }
 
     public func deliveries(sharing identifiers: [Identifier], since: Date) async throws(DossierError) -> [(requestID: String, delivery: Delivery)] {
@@ -533,7 +585,10 @@ public final class PostgresLedger: Ledger {
             }
             values.append(AuditChain.timestamp(since))
             let found = try await Self.rows(c, """
-                SELECT DISTINCT d.* FROM deliveries d JOIN request_identifiers i ON i.request_id = d.request_id
+                SELECT DISTINCT d.* FROM deliveries d
+                JOIN (SELECT request_id, NULL AS copy, kind, value FROM request_identifiers
+                      UNION ALL SELECT request_id, copy, kind, value FROM delivery_identifiers) i
+                  ON i.request_id = d.request_id AND (i.copy IS NULL OR i.copy = d.copy)
                 WHERE (\(matches.joined(separator: " OR "))) AND d.at >= $\(values.count) ORDER BY d.at, d.request_id, d.copy
                 """, values)
             return found.map { (Self.text($0["request_id"]) ?? "", Self.delivery($0)) }

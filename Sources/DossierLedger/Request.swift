@@ -32,9 +32,18 @@ public struct Delivery: Sendable {
     public var path: String
     /// The bundle's content fingerprint (data files only: no timestamps, no ids).
     public var fingerprint: String
-    public init(copy: Int, at: Date, fee: String, currency: String, sha256: String, size: Int, format: String, path: String, fingerprint: String) {
+    /// The last day the archive is kept (`dossier purge` deletes it afterwards); nil: kept.
+    public var expiresOn: Day?
+    /// When `dossier purge` deleted the archive; the row, its hash and this date stay.
+    public var purgedAt: Date?
+    /// Every identifier the copy's identity resolution found (given ones included): a later request
+    /// by any of them is the same subject (Art. 12(5)). Written with the delivery; not read back.
+    public var identifiers: [Identifier] = []
+    public init(copy: Int, at: Date, fee: String, currency: String, sha256: String, size: Int, format: String, path: String, fingerprint: String,
+                expiresOn: Day? = nil, purgedAt: Date? = nil) {
         self.copy = copy; self.at = at; self.fee = fee; self.currency = currency; self.sha256 = sha256
         self.size = size; self.format = format; self.path = path; self.fingerprint = fingerprint
+        self.expiresOn = expiresOn; self.purgedAt = purgedAt
     }
 }
 
@@ -74,8 +83,16 @@ public struct RequestRecord: Sendable {
     public var history: [HistoryEvent]
     /// The request's id in the system it came from (a ticket, a batch manifest's request_id).
     public var reference: String?
+    /// The last review (`request review`): when, and the fingerprint of the bundle it built.
+    public var reviewedAt: Date? = nil
+    public var reviewedFingerprint: String? = nil
+    /// The approval of that review (`request approve`): who, when, and the fingerprint approved.
+    public var approvedBy: String? = nil
+    public var approvedAt: Date? = nil
+    public var approvedFingerprint: String? = nil
 
     public var isVerified: Bool { verifiedAt != nil }
+    public var isApproved: Bool { approvedAt != nil }
 }
 
 /// What `request open` hands to the ledger.
@@ -106,8 +123,10 @@ public struct RequestChange: Sendable {
     public var fields: [String: String?]
     /// The audit detail: no personal data (statuses, counts, dates).
     public var audit: [(String, String)]
-    public init(to: RequestStatus, note: String?, fields: [String: String?] = [:], audit: [(String, String)] = []) {
-        self.to = to; self.note = note; self.fields = fields; self.audit = audit
+    /// The audit row's action when it is not the new status (`reviewed`, `approved`: the status stays).
+    public var action: String?
+    public init(to: RequestStatus, note: String?, fields: [String: String?] = [:], audit: [(String, String)] = [], action: String? = nil) {
+        self.to = to; self.note = note; self.fields = fields; self.audit = audit; self.action = action
     }
 }
 

@@ -82,6 +82,29 @@ public final class SQLiteLedger: Ledger {
                 CREATE UNIQUE INDEX requests_reference ON requests(reference) WHERE reference IS NOT NULL;
                 """)
         }
+        m.registerMigration("v3: review before release") { db in
+            try db.execute(sql: """
+                ALTER TABLE requests ADD COLUMN reviewed_at TEXT;
+                ALTER TABLE requests ADD COLUMN reviewed_fingerprint TEXT;
+                ALTER TABLE requests ADD COLUMN approved_by TEXT;
+                ALTER TABLE requests ADD COLUMN approved_at TEXT;
+                ALTER TABLE requests ADD COLUMN approved_fingerprint TEXT;
+                """)
+        }
+        m.registerMigration("v4: archives that expire") { db in
+            try db.execute(sql: """
+                ALTER TABLE deliveries ADD COLUMN expires_on TEXT;
+                ALTER TABLE deliveries ADD COLUMN purged_at TEXT;
+                """)
+        }
+        m.registerMigration("v5: the identifiers a delivery's resolution found") { db in
+            try db.execute(sql: """
+                CREATE TABLE delivery_identifiers (
+                    request_id TEXT NOT NULL, copy INTEGER NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL,
+                    PRIMARY KEY (request_id, copy, kind, value), FOREIGN KEY (request_id, copy) REFERENCES deliveries(request_id, copy));
+                CREATE INDEX delivery_identifiers_value ON delivery_identifiers(kind, value);
+                """)
+        }
         return m
     }
 
@@ -175,7 +198,7 @@ public final class SQLiteLedger: Ledger {
             try db.execute(sql: "UPDATE requests SET \(sets.joined(separator: ", ")) WHERE id = ?", arguments: StatementArguments(args))
             try db.execute(sql: "INSERT INTO history (request_id, at, from_status, to_status, note) VALUES (?, ?, ?, ?, ?)",
                            arguments: [id, Self.timestamp(at), status, change.to.rawValue, change.note])
-            try Self.appendAudit(db, at: at, request: id, action: change.to.rawValue,
+            try Self.appendAudit(db, at: at, request: id, action: change.action ?? change.to.rawValue,
                                  detail: [("from", status)] + change.audit)
         }
     }
@@ -202,15 +225,16 @@ public final class SQLiteLedger: Ledger {
         return Claim(requestID: id, token: token)
     }
 
-    public func claimNext(at: Date, excluding: Set<String>) throws(DossierError) -> Claim? {
+    public func claimNext(at: Date, excluding: Set<String>, approvedOnly: Bool) throws(DossierError) -> Claim? {
         let token = UUID().uuidString
         let taken: String? = try write("claim the next request") { db in
             let candidates = try String.fetchAll(db, sql: """
                 SELECT r.id FROM requests r
                 WHERE r.status IN ('verified', 'extended') AND r.verified_at IS NOT NULL
                   AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.request_id = r.id)
+                  AND (? = 0 OR r.approved_at IS NOT NULL)
                 ORDER BY r.deadline, r.id
-                """)
+                """, arguments: [approvedOnly ? 1 : 0])
             for id in candidates where !excluding.contains(id) {
                 if let row = try Row.fetchOne(db, sql: "SELECT pid, host FROM claims WHERE request_id = ?", arguments: [id]) {
                     let pid: Int32 = row["pid"], host: String = row["host"]
@@ -246,9 +270,14 @@ public final class SQLiteLedger: Ledger {
             }
             let status = try String.fetchOne(db, sql: "SELECT status FROM requests WHERE id = ?", arguments: [claim.requestID]) ?? ""
             try db.execute(sql: """
-                INSERT INTO deliveries (request_id, copy, at, fee, currency, sha256, size, format, path, fingerprint)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [claim.requestID, d.copy, Self.timestamp(d.at), d.fee, d.currency, d.sha256, d.size, d.format, d.path, d.fingerprint])
+                INSERT INTO deliveries (request_id, copy, at, fee, currency, sha256, size, format, path, fingerprint, expires_on)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [claim.requestID, d.copy, Self.timestamp(d.at), d.fee, d.currency, d.sha256, d.size, d.format, d.path,
+                                 d.fingerprint, d.expiresOn?.description])
+            for id in Set(d.identifiers) {
+                try db.execute(sql: "INSERT INTO delivery_identifiers (request_id, copy, kind, value) VALUES (?, ?, ?, ?)",
+                               arguments: [claim.requestID, d.copy, id.kind.name, id.value])
+            }
             if status != RequestStatus.fulfilled.rawValue {
                 try db.execute(sql: "UPDATE requests SET status = 'fulfilled' WHERE id = ?", arguments: [claim.requestID])
             }
@@ -257,7 +286,7 @@ public final class SQLiteLedger: Ledger {
             try Self.appendAudit(db, at: d.at, request: claim.requestID, action: "delivered", detail: [
                 ("copy", String(d.copy)), ("fee", d.fee), ("currency", d.currency), ("sha256", d.sha256),
                 ("size", String(d.size)), ("format", d.format), ("fingerprint", d.fingerprint),
-            ])
+            ] + (d.expiresOn.map { [("expires_on", $0.description)] } ?? []))
             try db.execute(sql: "DELETE FROM claims WHERE request_id = ?", arguments: [claim.requestID])
             try beforeCommit()
         }
@@ -312,12 +341,40 @@ public final class SQLiteLedger: Ledger {
             verificationMethod: row["verification_method"], verifiedBy: row["verified_by"],
             verifiedAt: (row["verified_at"] as String?).map(date), refusalReason: row["refusal_reason"],
             withdrawalReason: row["withdrawal_reason"], flags: flags, evidence: evidence, deliveries: deliveries, history: history,
-            reference: row["reference"])
+            reference: row["reference"],
+            reviewedAt: (row["reviewed_at"] as String?).map(date), reviewedFingerprint: row["reviewed_fingerprint"],
+            approvedBy: row["approved_by"], approvedAt: (row["approved_at"] as String?).map(date),
+            approvedFingerprint: row["approved_fingerprint"])
     }
 
     static func delivery(_ r: Row) -> Delivery {
         Delivery(copy: r["copy"], at: date(r["at"]), fee: r["fee"], currency: r["currency"], sha256: r["sha256"],
-                 size: r["size"], format: r["format"], path: r["path"], fingerprint: r["fingerprint"])
+                 size: r["size"], format: r["format"], path: r["path"], fingerprint: r["fingerprint"],
+                 expiresOn: (r["expires_on"] as String?).flatMap(Day.init), purgedAt: (r["purged_at"] as String?).map(date))
+    }
+
+    public func expiredDeliveries(before day: Day) throws(DossierError) -> [(requestID: String, delivery: Delivery)] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM deliveries WHERE expires_on IS NOT NULL AND expires_on < ? AND purged_at IS NULL
+                ORDER BY expires_on, request_id, copy
+                """, arguments: [day.description]).map { (requestID: $0["request_id"] as String, delivery: Self.delivery($0)) }
+        }
+    }
+
+    public func markPurged(requestID: String, copy: Int, at: Date, beforeCommit: () throws(DossierError) -> Void) throws(DossierError) -> Bool {
+        try write("record the purge") { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM deliveries WHERE request_id = ? AND copy = ? AND purged_at IS NULL",
+                                             arguments: [requestID, copy]) else { return false }
+            let d = Self.delivery(row)
+            try db.execute(sql: "UPDATE deliveries SET purged_at = ? WHERE request_id = ? AND copy = ?",
+                           arguments: [Self.timestamp(at), requestID, copy])
+            try Self.appendAudit(db, at: at, request: requestID, action: "purged", detail: [
+                ("copy", String(copy)), ("sha256", d.sha256), ("expires_on", d.expiresOn?.description ?? ""),
+            ])
+            try beforeCommit()
+            return true
+        }
     }
 
     public func deliveries(sharing identifiers: [Identifier], since: Date) throws(DossierError) -> [(requestID: String, delivery: Delivery)] {
@@ -326,7 +383,10 @@ public final class SQLiteLedger: Ledger {
             guard !identifiers.isEmpty else { return [] }
             let matchAny = Array(repeating: "(i.kind = ? AND i.value = ?)", count: identifiers.count).joined(separator: " OR ")
             let rows = try Row.fetchAll(db, sql: """
-                SELECT DISTINCT d.* FROM deliveries d JOIN request_identifiers i ON i.request_id = d.request_id
+                SELECT DISTINCT d.* FROM deliveries d
+                JOIN (SELECT request_id, NULL AS copy, kind, value FROM request_identifiers
+                      UNION ALL SELECT request_id, copy, kind, value FROM delivery_identifiers) i
+                  ON i.request_id = d.request_id AND (i.copy IS NULL OR i.copy = d.copy)
                 WHERE \(matchAny) ORDER BY d.at
                 """, arguments: StatementArguments(identifiers.flatMap { [$0.kind.name, $0.value] }))
             for r in rows {

@@ -139,7 +139,7 @@ private struct MapReader {
 
     func readLedger(_ node: MapNode) throws(DossierError) -> LedgerSettings {
         var settings = LedgerSettings()
-        for (k, v) in try node.entries(allowed: ["path", "url_env", "archives", "lease_seconds", "repeat_window", "holidays"]) {
+        for (k, v) in try node.entries(allowed: ["path", "url_env", "archives", "lease_seconds", "repeat_window", "holidays", "require_review", "expires_after"]) {
             switch k {
             case "lease_seconds":
                 let n = try v.int()
@@ -154,6 +154,12 @@ private struct MapReader {
                 }
                 settings.urlVariable = name
             case "archives": settings.archives = try v.nonEmptyString()
+            case "require_review": settings.requireReview = try v.bool()
+            case "expires_after":
+                guard let p = Period(try v.nonEmptyString()), p.description != "P0D" else {
+                    throw v.fail("expires_after must be a period such as P30D (days, weeks, months or years)")
+                }
+                settings.expiresAfter = p
             case "repeat_window":
                 guard let p = Period(try v.nonEmptyString()) else {
                     throw v.fail("repeat_window must be a period of whole years, months, weeks or days such as P3M")

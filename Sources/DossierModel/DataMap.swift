@@ -321,6 +321,10 @@ public struct LedgerSettings: Sendable {
     public var holidayRegion: String?
     /// Further non-working days.
     public var extraHolidays: [Day] = []
+    /// Nothing leaves before a person has reviewed and approved the bundle (`request review`, `approve`).
+    public var requireReview = false
+    /// How long a delivered archive is kept before `dossier purge` deletes it; nil: kept.
+    public var expiresAfter: Period?
     public init() {}
 }
 

@@ -126,6 +126,24 @@ public struct Period: Sendable, Hashable, CustomStringConvertible {
         return s
     }
 
+    /// Parses `7d`, `2w`, `3m`, `1y` (a number and a unit) as well as ISO 8601 (`P7D`).
+    public init?(short text: String) {
+        if let iso = Period(text) { self = iso; return }
+        guard let unit = text.last, let n = Int(text.dropLast()), n > 0 else { return nil }
+        switch unit {
+        case "d": self.init("P\(n)D")
+        case "w": self.init("P\(n)W")
+        case "m": self.init("P\(n)M")
+        case "y": self.init("P\(n)Y")
+        default: return nil
+        }
+    }
+
+    /// The day this period after `day`.
+    public func after(_ day: Day) -> Day {
+        day.adding(months: years * 12 + months).adding(days: weeks * 7 + days)
+    }
+
     /// The day this period before `day`.
     public func before(_ day: Day) -> Day {
         day.adding(months: -(years * 12 + months)).adding(days: -(weeks * 7 + days))

@@ -14,7 +14,7 @@ struct Dossier: AsyncParsableCommand {
         65 the action is refused in the request's state; 70 internal error; 73 the output cannot be created; 74 an I/O error while writing; 75 another process is working on the request (try again).
         """,
         version: "0.1.0",
-        subcommands: [Export.self, Batch.self, RunDue.self, Worker.self, Validate.self, Index.self, Request.self, Audit.self]
+        subcommands: [Export.self, Batch.self, RunDue.self, Worker.self, Validate.self, Index.self, Request.self, Audit.self, Purge.self]
     )
 
     static func main() async {

@@ -47,6 +47,9 @@ struct Export: AsyncParsableCommand {
 
     @OptionGroup var index: IndexOptions
 
+    @Flag(name: .customLong("dry-run"), help: "Find the person's records and say, per dataset, how many and by which identifier; write no archive.")
+    var dryRun = false
+
     func run() async throws {
         let identifiers = try person.identifiers()
         let date = try parseAsOf(asOf) ?? Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
@@ -60,6 +63,15 @@ struct Export: AsyncParsableCommand {
         request.splitSize = try splitSize.map { s throws(DossierError) in try parseSize(s) }
         request.csvBOM = archive.csvBOM
         request.passphrase = try archive.passphrase()
+        if dryRun {
+            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("dossier-dry-run-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: scratch) }
+            request.outputDirectory = scratch
+            request.pack = false
+            let result = try await Exporter(map: map, indexFolder: index.folder).export(request)
+            printFindings(title: "dry run", counts: result.counts, foundBy: result.foundBy)
+            return
+        }
         let result = try await Exporter(map: map, indexFolder: index.folder).export(request)
         for part in result.parts { print(part.path) }
     }

@@ -16,6 +16,19 @@ struct LedgerOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Take this date (YYYY-MM-DD) as today; default: today in UTC.", valueName: "date"))
     var today: String?
 
+    /// ` --config FILE` (and ` --ledger PATH` for a ledger file), as given, for a hint that works when
+    /// pasted; a PostgreSQL URL is never repeated (it may hold a password).
+    var pastable: String {
+        var s = ""
+        if let config { s += " --config \(Self.quoted(config))" }
+        if let ledger, !ledger.hasPrefix("postgres://"), !ledger.hasPrefix("postgresql://") { s += " --ledger \(Self.quoted(ledger))" }
+        return s
+    }
+
+    static func quoted(_ s: String) -> String {
+        s.allSatisfy { $0.isLetter || $0.isNumber || "/._-+:@".contains($0) } ? s : "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+
     func day() throws(DossierError) -> Day {
         if let today {
             guard let d = Day(today) else { throw DossierError(.usage, "--today takes a date such as 2026-01-31") }

@@ -19,7 +19,8 @@ struct Request: ParsableCommand {
           dossier request verify "$id" --config map.yaml --method "reply from the registered address" --by "J. Kowalski"
           dossier request fulfil "$id" --config map.yaml
         """,
-        subcommands: [RequestOpen.self, RequestImport.self, RequestVerify.self, RequestExtend.self, RequestFulfil.self, RequestCopy.self,
+        subcommands: [RequestOpen.self, RequestImport.self, RequestVerify.self, RequestExtend.self, RequestReview.self, RequestApprove.self,
+                      RequestFulfil.self, RequestCopy.self,
                       RequestRefuse.self, RequestWithdraw.self, RequestShow.self, RequestList.self]
     )
 }
@@ -170,9 +171,11 @@ struct RequestFulfil: AsyncParsableCommand {
     @Argument(help: "The request id.") var id: String
     @OptionGroup var options: LedgerOptions
     @OptionGroup var archive: ArchiveOptions
+    @Option(name: .long, help: ArgumentHelp("Keep the archive this long, then 'dossier purge' deletes it (7d, 2w, 1m, P30D); default: the map's ledger.expires_after, else kept.", valueName: "period"))
+    var expires: Period?
 
     func run() async throws {
-        printDelivery(try await options.service().fulfil(id, packing: try Packing(archive), today: try options.day()))
+        printDelivery(try await options.service().fulfil(id, packing: try Packing(archive, expires: expires), today: try options.day()))
     }
 }
 
@@ -185,10 +188,12 @@ struct RequestCopy: AsyncParsableCommand {
     @OptionGroup var options: LedgerOptions
     @Flag(name: .customLong("accept-fee"), help: "The person accepted the quoted fee: produce the copy.") var acceptFee = false
     @OptionGroup var archive: ArchiveOptions
+    @Option(name: .long, help: ArgumentHelp("Keep the archive this long, then 'dossier purge' deletes it (7d, 2w, 1m, P30D); default: the map's ledger.expires_after, else kept.", valueName: "period"))
+    var expires: Period?
 
     func run() async throws {
         let service = try await options.service()
-        let (quote, delivery) = try await service.copy(id, packing: acceptFee ? try Packing(archive) : Packing(format: archive.format),
+        let (quote, delivery) = try await service.copy(id, packing: acceptFee ? try Packing(archive, expires: expires) : Packing(format: archive.format),
                                                  acceptFee: acceptFee, today: try options.day())
         let fee = RequestService.amount(quote.fee)
         guard let delivery else {
@@ -230,7 +235,12 @@ struct RequestWithdraw: AsyncParsableCommand {
 }
 
 extension Packing {
-    init(_ options: ArchiveOptions) throws(DossierError) {
-        self.init(format: options.format, passphrase: try options.passphrase(), csvBOM: options.csvBOM)
+    init(_ options: ArchiveOptions, expires: Period? = nil) throws(DossierError) {
+        self.init(format: options.format, passphrase: try options.passphrase(), csvBOM: options.csvBOM, expires: expires)
     }
+}
+
+/// `--expires 7d`: how long a delivered archive is kept before `dossier purge` deletes it.
+extension Period: ExpressibleByArgument {
+    public init?(argument: String) { self.init(short: argument) }
 }

@@ -17,12 +17,18 @@ func requestJSON(_ r: RequestRecord, history: Bool) -> Value {
         ("verification", r.verifiedAt.map { at in .object(Fields([
             ("method", text(r.verificationMethod)), ("by", text(r.verifiedBy)), ("at", .string(at.utcTimestamp)),
         ])) } ?? .null),
+        ("review", r.reviewedAt.map { at in .object(Fields([
+            ("at", .string(at.utcTimestamp)), ("fingerprint", text(r.reviewedFingerprint)),
+            ("approved_by", text(r.approvedBy)), ("approved_at", text(r.approvedAt?.utcTimestamp)),
+            ("approved_fingerprint", text(r.approvedFingerprint)),
+        ])) } ?? .null),
         ("flags", .array(r.flags.map { .string($0) })), ("evidence", .array(r.evidence)),
         ("refusal_reason", text(r.refusalReason)), ("withdrawal_reason", text(r.withdrawalReason)),
         ("deliveries", .array(r.deliveries.map { d in .object(Fields([
             ("copy", .number(String(d.copy))), ("fee", .string(d.fee)), ("currency", .string(d.currency)),
             ("sha256", .string(d.sha256)), ("size", .number(String(d.size))), ("format", .string(d.format)),
             ("path", .string(d.path)), ("at", .string(d.at.utcTimestamp)), ("fingerprint", .string(d.fingerprint)),
+            ("expires_on", text(d.expiresOn?.description)), ("purged_at", text(d.purgedAt?.utcTimestamp)),
         ])) })),
     ])
     if history {
@@ -53,12 +59,16 @@ struct RequestShow: AsyncParsableCommand {
         print("received  \(r.received) via \(r.channel), answer in \(r.language)")
         print("deadline  \(r.deadline)\(r.extendedMonths > 0 ? " (extended by \(r.extendedMonths) month(s) from \(r.firstDeadline): \(r.extensionReason ?? ""))" : "")")
         print("verified  \(r.verifiedAt.map { "\($0.utcTimestamp) by \(r.verifiedBy ?? "?"): \(r.verificationMethod ?? "")" } ?? "no")")
+        if let at = r.reviewedAt {
+            print("reviewed  \(at.utcTimestamp); \(r.approvedAt.map { "approved \($0.utcTimestamp) by \(r.approvedBy ?? "?")" } ?? "not approved")")
+        }
         if !r.flags.isEmpty { print("flags     \(r.flags.joined(separator: ", "))") }
         if let reason = r.refusalReason { print("refused   \(reason)") }
         print("subject   \(r.identifiers.count) identifier(s): \(r.identifiers.map(\.kind.name).joined(separator: ", "))")
         for d in r.deliveries {
             print("copy \(d.copy)    \(d.at.utcTimestamp)  fee \(d.fee) \(d.currency)  \(d.format)  \(d.size) bytes  sha256 \(d.sha256)")
-            print("          \(d.path)")
+            let kept = d.purgedAt.map { "  (purged \($0.utcTimestamp))" } ?? d.expiresOn.map { "  (kept until \($0))" } ?? ""
+            print("          \(d.path)\(kept)")
         }
         for h in r.history { print("history   \(h.at.utcTimestamp)  \(h.from?.rawValue ?? "-") → \(h.to.rawValue)  \(h.note ?? "")") }
     }

@@ -40,6 +40,9 @@ struct RunDue: AsyncParsableCommand {
 
     @OptionGroup var index: IndexOptions
 
+    @Option(name: .long, help: ArgumentHelp("Keep each archive this long, then 'dossier purge' deletes it (7d, 2w, 1m, P30D); default: the map's ledger.expires_after, else kept.", valueName: "period"))
+    var expires: Period?
+
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs takes a number of at least 1") }
         if let limit, limit < 1 { throw ValidationError("--limit takes a number of at least 1") }
@@ -55,7 +58,7 @@ struct RunDue: AsyncParsableCommand {
         print("run-due: \(due.count) request(s) due, the earliest deadline \(due[0].deadline)")
         let stopping = StopOnSignal()
         defer { stopping.cancel() }
-        let outcomes = try await service.runDue(limit: limit, jobs: jobs, packing: Packing(format: format, csvBOM: csvBOM),
+        let outcomes = try await service.runDue(limit: limit, jobs: jobs, packing: Packing(format: format, csvBOM: csvBOM, expires: expires),
                                                 stop: { stopping.isSet }) { o in
             switch o.status {
             case .delivered: print("delivered: \(o.request.id) copy \(o.delivery?.copy ?? 1) (deadline \(o.request.deadline)): \(o.delivery?.path ?? "")")

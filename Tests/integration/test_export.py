@@ -667,3 +667,20 @@ def test_a_language_without_texts_is_a_map_error(dossier, samples_map, tmp_path,
     proc = run(dossier, *export_args(config, out))
     assert_one_line_error(proc, EX_USAGE, "'de'")
     assert_no_archive(out)
+
+
+def test_the_data_is_the_same_whichever_identifier_finds_the_person(dossier, samples_map, tmp_path):
+    """The records arrive in a different order from a CRM id than from an e-mail (the contest entry
+    with a phone first, or the one with an e-mail); the data files, and so the fingerprint, must not
+    depend on it (the CSV columns once did)."""
+    bundles = {}
+    for name, args in (("email", ["--email", "zofia.wisniewska@example.pl"]), ("crm_id", ["--id", "crm_id=17"]),
+                       ("phone", ["--phone", "+48 22 122 86 17"])):
+        out = tmp_path / name
+        proc = run(dossier, "export", "--config", samples_map, *args, "--out", out, "--request-id", "R", "--as-of", AS_OF)
+        assert proc.returncode == 0, proc.stderr
+        entries = read_archive(Path(proc.stdout.strip().splitlines()[-1]))
+        bundles[name] = ({n: b for n, b in entries.items() if n.startswith("data/")},
+                         json.loads(entries["manifest.json"])["fingerprint"])
+    assert bundles["email"][0] == bundles["crm_id"][0] == bundles["phone"][0]
+    assert len({fingerprint for _, fingerprint in bundles.values()}) == 1

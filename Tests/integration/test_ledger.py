@@ -607,6 +607,18 @@ def test_repeat_request_by_normalised_identifier_flagged(ledger):
     assert first in proc.stdout
 
 
+def test_repeat_request_by_an_identifier_the_resolution_found_flagged(ledger):
+    """A copy asked for by e-mail; then a request by phone only: the earlier resolution found that phone
+    (Zofia's contact card), so it is the same subject (Art. 12(5)); and the other way round."""
+    first, _ = fulfilled(ledger, received="2026-02-02")
+    second, proc = ledger.open([("phone", "+48 22 122 86 17")], "2026-02-10")
+    assert ledger.show(second)["flags"] == ["possibly_excessive"]
+    assert first in proc.stdout and first in json.dumps(ledger.show(second)["evidence"])
+    # by the CRM id the resolution found (never given by the person)
+    third, _ = ledger.open([("crm_id", "17")], "2026-02-11")
+    assert ledger.show(third)["flags"] == ["possibly_excessive"]
+
+
 def test_request_for_another_person_not_flagged(ledger):
     fulfilled(ledger, received="2026-02-02")
     other, _ = ledger.open([("email", KOWALSKI)], "2026-02-10")

@@ -29,7 +29,10 @@ def test_processes_starting_together_apply_each_migration_once(pg_ledger):
         t.join()
     assert [r.returncode for r in results] == [0] * 6, [r.stderr for r in results]
     assert pg_ledger.sql("SELECT version, name FROM dossier_migrations ORDER BY version;").splitlines() == [
-        "1|requests, identifiers, deliveries, history, claims (leases), audit"]
+        "1|requests, identifiers, deliveries, history, claims (leases), audit",
+        "2|review before release",
+        "3|archives that expire",
+        "4|the identifiers a delivery's resolution found"]
 
 
 def test_the_database_refuses_a_second_copy_1(pg_ledger):

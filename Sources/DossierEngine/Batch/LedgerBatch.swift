@@ -71,6 +71,8 @@ extension RequestService {
             } else if !r.isVerified {
                 o.status = .unverified
                 o.error = "request \(r.id) is not verified: no data leaves before the requester's identity is checked"
+            } else if requiresReview && !r.isApproved {
+                o.error = "request \(r.id) has not been approved for release: the data map requires a review (dossier request review, then approve)"
             } else {
                 work.append(r)
                 formats[r.id] = row.format ?? options.format

@@ -105,6 +105,7 @@ struct BundleAssembler {
             ("generated_at", .string(request.asOf.utcTimestamp)),
             ("delivery", .bool(request.isDelivery)),
             ("copy", request.copy.map { .number(String($0)) } ?? .null),
+        ] + (request.expiresOn.map { [("expires_on", Value.string($0.description))] } ?? []) + [
             ("fingerprint", .string(fingerprint)),
             ("note", .string(request.isDelivery ? "A copy delivered under the request named above."
                                                 : "An ad-hoc export made with 'dossier export', outside the ledger: not a delivery.")),

@@ -14,8 +14,23 @@ final class DatasetStore {
     private var offset: UInt64 = 0
     private var entries: [Entry] = []
     private var seen: [String: Int] = [:]
-    private(set) var columns: [String] = []
-    private var columnSet: Set<String> = []
+    /// Each column, with the entry that comes first in output order among those that have it, and
+    /// its place in that entry's record: the columns' order then depends on the records alone, not on
+    /// the order they were found in (which depends on the identifiers given).
+    private var columnFirst: [String: (entry: Int, position: Int)] = [:]
+    private var orderedColumns: [String]?
+    /// The columns of the records in output order: in the order they first appear when the records
+    /// are read in output order.
+    var columns: [String] {
+        if let orderedColumns { return orderedColumns }
+        var rank = [Int](repeating: 0, count: entries.count)
+        for (r, entry) in sortedOrder().enumerated() { rank[entry] = r }
+        let ordered = columnFirst.sorted { a, b in
+            (rank[a.value.entry], a.value.position, a.key) < (rank[b.value.entry], b.value.position, b.key)
+        }.map(\.key)
+        orderedColumns = ordered
+        return ordered
+    }
     /// (entry, identifier, round) for every time an identifier found a record.
     private(set) var matches: [(entry: Int, identifier: Identifier, round: Int)] = []
     /// Field names present in records but not described by the map.
@@ -89,7 +104,11 @@ final class DatasetStore {
         offset += UInt64(bytes.count)
         seen[identity] = index
         matches.append((index, identifier, round))
-        for name in CSVDatasetWriter.columns(of: stored) where columnSet.insert(name).inserted { columns.append(name) }
+        orderedColumns = nil
+        for (position, name) in CSVDatasetWriter.columns(of: stored).enumerated() {
+            if let first = columnFirst[name], !entries[index].sortKey.lexicographicallyPrecedes(entries[first.entry].sortKey) { continue }
+            columnFirst[name] = (index, position)
+        }
         for name in record.names where !dataset.describes(fieldNamed: name) {
             undescribedFields.insert(name)
         }

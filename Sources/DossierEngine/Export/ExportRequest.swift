@@ -22,6 +22,11 @@ public struct ExportRequest: Sendable {
     public var archiveName: String?
     /// False to assemble the bundle and compute its fingerprint without writing an archive.
     public var pack = true
+    /// Where to leave the whole bundle as a folder instead of packing it (`request review`); it must
+    /// not exist yet. The folder is made private (0700).
+    public var unpackedInto: URL?
+    /// The last day the delivered archive is kept, said in its manifest.
+    public var expiresOn: Day?
     /// Encrypts the zip with AES-256 under this passphrase.
     public var passphrase: String?
     /// Splits the bundle into archives that each open on their own, each holding at most this many
@@ -65,5 +70,11 @@ public struct ExportResult: Sendable {
     public let counts: [(dataset: String, count: Int)]
     public let rounds: Int
     public let capped: Bool
+    /// Per `source/dataset` with records: each identifier that found some, with how many records.
+    public var foundBy: [(dataset: String, identifiers: [(identifier: Identifier, records: Int)])] = []
+    /// The bundle's folder when the request asked for it unpacked.
+    public var bundleFolder: URL?
+    /// Every identifier the resolution knew of in the end, the given ones first.
+    public var identifiers: [Identifier] = []
     public var hasData: Bool { counts.contains { $0.count > 0 } }
 }

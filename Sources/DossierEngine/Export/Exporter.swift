@@ -143,9 +143,17 @@ public struct Exporter: Sendable {
         let data = try assembler.writeData(stores, csvBOM: request.csvBOM)
         let fingerprint = BundleAssembler.fingerprint(kind: request.kind, files: data.files)
         let counts = stores.all.map { (dataset: $0.id.description, count: $0.count) }
+        let foundBy = stores.all.filter { $0.count > 0 }.map { store in
+            var entries: [Identifier: Set<Int>] = [:]
+            for match in store.matches { entries[match.identifier, default: []].insert(match.entry) }
+            return (dataset: store.id.description, identifiers: entries.map { (identifier: $0.key, records: $0.value.count) }.sorted { $0.identifier < $1.identifier })
+        }
         guard request.pack else {
-            return ExportResult(parts: [], archiveSHA256: nil, archiveSize: nil, fingerprint: fingerprint, requestID: request.requestID,
-                                counts: counts, rounds: resolution.rounds, capped: resolution.capped)
+            var result = ExportResult(parts: [], archiveSHA256: nil, archiveSize: nil, fingerprint: fingerprint, requestID: request.requestID,
+                                      counts: counts, rounds: resolution.rounds, capped: resolution.capped)
+            result.foundBy = foundBy
+        result.identifiers = resolution.identifiers.map(\.identifier)
+            return result
         }
 
         var files = data.files
@@ -165,6 +173,21 @@ public struct Exporter: Sendable {
             .map { "\($0.sha256)  \($0.path)\n" }.joined()
         let sumsFile = try assembler.writeText(sums, to: "SHA256SUMS")
 
+        if let folder = request.unpackedInto {
+            do {
+                try FileManager.default.moveItem(at: bundle, to: folder)
+                try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: folder.path)
+            } catch {
+                throw DossierError(.outputWrite, "cannot move the bundle into its folder", at: SourceLocation(file: folder.path))
+            }
+            var result = ExportResult(parts: [], archiveSHA256: nil, archiveSize: nil, fingerprint: fingerprint, requestID: request.requestID,
+                                      counts: counts, rounds: resolution.rounds, capped: resolution.capped)
+            result.foundBy = foundBy
+        result.identifiers = resolution.identifiers.map(\.identifier)
+            result.bundleFolder = folder
+            return result
+        }
+
         // Pack.
         let archives = try Packer(request: request).pack([manifestFile, sumsFile] + files, from: bundle)
         let first = request.publish ? archives[0].destination : archives[0].temporary
@@ -173,6 +196,8 @@ public struct Exporter: Sendable {
         var result = ExportResult(parts: archives.map(\.destination), archiveSHA256: described.sha256, archiveSize: described.bytes,
                                   fingerprint: fingerprint, requestID: request.requestID, counts: counts,
                                   rounds: resolution.rounds, capped: resolution.capped)
+        result.foundBy = foundBy
+        result.identifiers = resolution.identifiers.map(\.identifier)
         if !request.publish { result.unpublished = archives }
         return result
     }
