@@ -11,7 +11,7 @@ DEMO_OUT   := .build-demo
 APT_PACKAGES := pkg-config libarchive-dev libxml2-dev libsqlite3-dev libphonenumber-dev libprotobuf-dev \
                 libarchive-tools unzip libxml2-utils p7zip-full chromium sqlite3 python3 python3-venv systemd postgresql
 
-.PHONY: all deps build samples venv demo test unit integration bench bench-postgres bench-export clean
+.PHONY: all deps build samples venv demo test unit integration bench bench-postgres bench-export embed holidays clean
 
 all: build
 
@@ -30,8 +30,13 @@ deps:
 	fi
 	@command -v $(SWIFT) >/dev/null || { echo "Swift 6 is needed (https://www.swift.org/install/linux/), then try again."; exit 1; }
 
-build: deps
+build: deps embed
 	$(SWIFT) build --product dossier
+
+# index.html's template, stylesheet and translations, embedded in the binary from
+# Sources/DossierReport/Resources (rewritten only when a resource changed).
+embed:
+	@$(PYTHON) Sources/DossierReport/embed.py
 
 samples: deps
 	$(PYTHON) Samples/build.py
@@ -50,7 +55,7 @@ demo: build samples
 	@echo "Exporting the sample person (zofia.wisniewska@example.pl):"
 	@$(DOSSIER) export --config Samples/dossier.yaml --email zofia.wisniewska@example.pl --out $(DEMO_OUT)
 
-unit: deps
+unit: deps embed
 	$(SWIFT) test
 
 integration: build samples venv
@@ -64,7 +69,7 @@ test: build samples venv
 # 1,000,000 source records, reused) through dossier index, dossier batch, the bsdtar floor, single
 # exports, peak memory and Chinook, with a release build (the Swift runtime and Foundation linked in
 # statically: 16 -> 11 ms to start); prints the table and which targets are met.
-bench: deps venv
+bench: deps venv embed
 	@for p in time hyperfine; do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || \
 	  { [ "$$(id -u)" = 0 ] && apt-get install -y -qq $$p >/dev/null; } || { echo "Install the Debian package '$$p'."; exit 1; }; done
 	$(SWIFT) build -c release --static-swift-stdlib --product dossier
@@ -72,12 +77,12 @@ bench: deps venv
 	$(VENV)/bin/python Tests/bench/postgres.py
 
 # The PostgreSQL part alone: Chinook as a source, and the queue with 1, 2 and 4 workers.
-bench-postgres: deps venv
+bench-postgres: deps venv embed
 	$(SWIFT) build -c release --static-swift-stdlib --product dossier
 	$(VENV)/bin/python Tests/bench/postgres.py
 
 # The earlier benchmark: single exports of a 77,001-record subject on 650 MiB of generated sources.
-bench-export: deps
+bench-export: deps embed
 	@command -v /usr/bin/time >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq time >/dev/null; } || { echo "Install the Debian package 'time'."; exit 1; }
 	$(SWIFT) build -c release --product dossier
 	DOSSIER=release Tests/bench/run.sh

@@ -69,11 +69,12 @@ let package = Package(
         .target(name: "DossierFormats", dependencies: ["DossierModel", "CLibXML2"]),
         // libarchive: zip and tar.gz, streamed, written under a temporary name.
         .target(name: "DossierArchive", dependencies: ["DossierModel", "CArchive"]),
-        // index.html: the Mustache template and the translation files it reads its texts from.
+        // index.html: the Mustache template and the translation files it reads its texts from, embedded
+        // in the binary (EmbeddedResources.swift, written from Resources/ by embed.py).
         .target(name: "DossierReport", dependencies: [
             "DossierModel",
             .product(name: "Mustache", package: "swift-mustache"),
-        ], resources: [.copy("Resources")]),
+        ], exclude: ["Resources", "embed.py"]),
         // The request ledger: requests, deadlines, deliveries, claims, the audit trail.
         .target(name: "DossierLedger", dependencies: [
             "DossierModel", "DossierPostgres",

@@ -15,9 +15,8 @@ public struct Translations: Sendable {
 
     /// The languages that have a translation file.
     public static var available: [String] {
-        guard let folder = Report.resources?.appendingPathComponent("translations"),
-              let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return [] }
-        return names.filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }.sorted()
+        EmbeddedResources.files.keys.filter { $0.hasPrefix("translations/") && $0.hasSuffix(".json") }
+            .map { String($0.dropFirst("translations/".count).dropLast(5)) }.sorted()
     }
 
     /// Loaded once per language and process (a batch renders thousands of pages).
@@ -28,12 +27,12 @@ public struct Translations: Sendable {
     private static let cache = OncePerKey<Translations>()
 
     private init(loading language: String) throws(DossierError) {
-        guard let url = Report.resources?.appendingPathComponent("translations/\(language).json"),
-              let data = FileManager.default.contents(atPath: url.path) else {
+        let path = "translations/\(language).json"
+        guard let text = Report.resource(path) else {
             throw DossierError(.usage, "there are no texts in the language '\(language)' (available: \(Translations.available.joined(separator: ", ")))")
         }
-        guard case .object(let fields)? = try? JSON.parse(Array(data)) else {
-            throw DossierError(.internal, "the translation file is not a JSON object", at: SourceLocation(file: url.path))
+        guard case .object(let fields)? = try? JSON.parse(Array(text.utf8)) else {
+            throw DossierError(.internal, "the translation file is not a JSON object", at: SourceLocation(file: "Resources/" + path))
         }
         var texts: [String: String] = [:]
         for (key, value) in fields { if case .string(let s) = value { texts[key] = s } }
@@ -77,7 +76,8 @@ public struct Translations: Sendable {
 /// 22 KB template took a sixth of a single export's CPU to parse; fifteen small ones and the stylesheet
 /// kept out of the parser (`Resources/index.css`) take a fraction.
 public enum Report {
-    static var resources: URL? { Bundle.module.url(forResource: "Resources", withExtension: nil) }
+    /// A file of `Resources/`, embedded in the binary (`EmbeddedResources.swift`, made by `embed.py`).
+    static func resource(_ path: String) -> String? { EmbeddedResources.files[path] }
 
     public static func renderIndex(_ context: [String: Any]) throws(DossierError) -> String {
         var context = context
@@ -91,8 +91,7 @@ public enum Report {
     /// `Resources/index.css`, inserted into the page's `<style>` as it is: it holds no tag, and braces
     /// cost swift-mustache's parser as much as tags do.
     private static let stylesheet: Result<String, DossierError> = {
-        guard let url = resources?.appendingPathComponent("index.css"),
-              let text = try? String(contentsOf: url, encoding: .utf8) else {
+        guard let text = resource("index.css") else {
             return .failure(DossierError(.internal, "the index.html stylesheet is missing from the installation"))
         }
         return .success(text)
@@ -100,24 +99,17 @@ public enum Report {
 
     /// The templates, read and parsed once per process (parsing them took over a quarter of a batch's time).
     private static let library: Result<MustacheLibrary, DossierError> = {
-        guard let root = resources else {
+        var library = MustacheLibrary()
+        let names = EmbeddedResources.files.keys.filter { $0 == "index.mustache" || ($0.hasPrefix("partials/") && $0.hasSuffix(".mustache")) }
+        guard names.contains("index.mustache") else {
             return .failure(DossierError(.internal, "the index.html template is missing from the installation"))
         }
-        var library = MustacheLibrary()
-        let partials = root.appendingPathComponent("partials")
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: partials.path)) ?? [])
-            .filter { $0.hasSuffix(".mustache") }.sorted()
-        let files = [("index", root.appendingPathComponent("index.mustache"))]
-            + names.map { (String($0.dropLast(".mustache".count)), partials.appendingPathComponent($0)) }
-        for (name, url) in files {
-            guard let text = try? String(contentsOf: url, encoding: .utf8) else {
-                return .failure(DossierError(.internal, "the index.html template is missing from the installation",
-                                             at: SourceLocation(file: url.path)))
-            }
+        for path in names.sorted() {
+            let name = path == "index.mustache" ? "index" : String(path.dropFirst("partials/".count).dropLast(".mustache".count))
             do {
-                library.register(try MustacheTemplate(string: text), named: name)
+                library.register(try MustacheTemplate(string: EmbeddedResources.files[path] ?? ""), named: name)
             } catch {
-                return .failure(DossierError(.internal, "the index.html template does not parse (\(error))", at: SourceLocation(file: url.path)))
+                return .failure(DossierError(.internal, "the index.html template does not parse (\(error))", at: SourceLocation(file: "Resources/" + path)))
             }
         }
         return .success(library)
