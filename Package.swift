@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // C libraries, through module maps.
@@ -59,6 +60,8 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             // kind: command
             .product(name: "Subprocess", package: "swift-subprocess"),
+            // kind: http
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "SystemPackage", package: "swift-system"),
             "DossierPostgres",
             .product(name: "PostgresNIO", package: "postgres-nio"),

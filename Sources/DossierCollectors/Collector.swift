@@ -68,10 +68,11 @@ public enum CollectorRegistry {
         JSONLinesKind.self,
         XMLKind.self,
         CommandKind.self,
+        HTTPKind.self,
     ]
 
     /// Kinds DESIGN.md names that this version does not implement yet.
-    public static let plannedKinds: Set<String> = ["http"]
+    public static let plannedKinds: Set<String> = []
 
     /// A data map loader that accepts exactly the kinds above.
     public static var mapLoader: DataMapLoader {

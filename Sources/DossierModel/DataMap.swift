@@ -259,6 +259,8 @@ public struct Dataset: Sendable {
     public var from: Translatable?
     public var fields: [FieldSpec]
     public var location: SourceLocation
+    /// Kind-specific settings of the dataset (`records` and `next` for an HTTP API).
+    public var options: [String: String] = [:]
 
     public init(id: String, title: Translatable?, description: Translatable?, path: String?, key: [FieldPath],
                 lookups: [Lookup], yields: [Yield], filter: [(path: FieldPath, value: String)], record: String?,

@@ -103,11 +103,18 @@ import Testing
         #expect(error.message.contains("third-party field 'Referrer'"))
     }
 
-    @Test func reservedKindsAreNotYetSupported() throws {
-        let yaml = dataMapYAML(sources: csvSource.replacingOccurrences(of: "kind: csv", with: "kind: http"))
-        let error = try #require(throws: DossierError.self) { try load(yaml) }
+    @Test func plannedKindsAreNotYetSupported() throws {
+        let loader = DataMapLoader(kinds: CollectorRegistry.mapLoader.kinds, plannedKinds: ["ldap"])
+        let yaml = dataMapYAML(sources: csvSource.replacingOccurrences(of: "kind: csv", with: "kind: ldap"))
+        let error = try #require(throws: DossierError.self) { try loader.load(yaml: yaml, file: "map.yaml") }
         #expect(error.message.contains("not yet supported"))
         #expect(error.exitCode == 64)
+    }
+
+    @Test func unknownKindsAreNamed() throws {
+        let yaml = dataMapYAML(sources: csvSource.replacingOccurrences(of: "kind: csv", with: "kind: ftp"))
+        let error = try #require(throws: DossierError.self) { try load(yaml) }
+        #expect(error.message.hasPrefix("unknown source kind 'ftp'; expected one of: command, csv, http, jsonl, postgres, sqlite, xml"))
     }
 
     @Test func brokenYAMLNamesTheLine() throws {

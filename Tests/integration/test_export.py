@@ -628,11 +628,11 @@ def test_invalid_identifier(dossier, mini_map, out, option, value):
     assert_no_archive(out)
 
 
-def test_http_is_not_yet_supported(dossier, tmp_path, out):
+def test_an_unknown_source_kind(dossier, tmp_path, out):
     config = bad_map(tmp_path, "    kind: sqlite\n    path: crm.sqlite\n",
-                     "    kind: http\n    path: crm.sqlite\n")
+                     "    kind: ftp\n    path: crm.sqlite\n")
     proc = run(dossier, *export_args(config, out))
-    assert_one_line_error(proc, EX_USAGE, "not yet supported", "http")
+    assert_one_line_error(proc, EX_USAGE, "unknown source kind 'ftp'", "http")
     assert_no_archive(out)
 
 
