@@ -54,6 +54,9 @@ demo: build samples
 	$(DOSSIER) index --config Samples/dossier.yaml
 	@echo "Exporting the sample person (zofia.wisniewska@example.pl):"
 	@$(DOSSIER) export --config Samples/dossier.yaml --email zofia.wisniewska@example.pl --out $(DEMO_OUT)
+	@echo "Exporting the second company's sample person (jonas.tamm@example.ee) through a CSV, a log, an HTTP API and a script:"
+	@DOSSIER=$(CURDIR)/$(DOSSIER) OUT=$(DEMO_OUT) PYTHON=$(PYTHON) bash Samples/wss/demo.sh
+	@echo "Open the archives in $(DEMO_OUT)/: each holds index.html (start there), the data as JSON, CSV and XML, and manifest.json."
 
 unit: deps embed
 	$(SWIFT) test

@@ -23,11 +23,22 @@ final class HTTPCollector: Collector {
 
     init(source: Source) throws(DossierError) {
         self.source = source
-        guard let text = source.options["url"], let base = URL(string: text) else {
+        let environment = ProcessInfo.processInfo.environment
+        var text = source.options["url"]
+        if let name = source.options["url_env"] {
+            guard let value = environment[name], !value.isEmpty else {
+                throw DossierError(.sourceUnreadable, "source '\(source.id)': the environment variable \(name) that url_env names is not set",
+                                   at: source.location)
+            }
+            if let problem = HTTPKind.problem(withBase: value) {
+                throw DossierError(.sourceUnreadable, "source '\(source.id)': the address in \(name): \(problem)", at: source.location)
+            }
+            text = HTTPKind.base(value)
+        }
+        guard let text, let base = URL(string: text) else {
             throw DossierError(.dataMap, "source '\(source.id)' needs url", at: source.location)
         }
         self.base = base
-        let environment = ProcessInfo.processInfo.environment
         func variable(_ key: String) throws(DossierError) -> String? {
             guard let name = source.options[key] else { return nil }
             guard let value = environment[name], !value.isEmpty else {

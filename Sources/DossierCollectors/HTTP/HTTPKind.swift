@@ -18,7 +18,7 @@ import Foundation
 /// ```
 enum HTTPKind: SourceKind {
     static let name = "http"
-    static let sourceKeys: Set<String> = ["url", "token_env", "user_env", "password_env", "timeout"]
+    static let sourceKeys: Set<String> = ["url", "url_env", "token_env", "user_env", "password_env", "timeout"]
     static let datasetKeys: Set<String> = ["records", "next", "cursor", "cursor_param", "page_param", "method", "body"]
 
     static let defaultTimeout = 30
@@ -27,19 +27,13 @@ enum HTTPKind: SourceKind {
         switch key {
         case "url":
             let text = try value.nonEmptyString()
-            guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty else {
-                throw value.fail("url must be an address such as https://api.example.com/v1")
-            }
-            guard scheme == "https" || (scheme == "http" && isLoopback(host)) else {
-                throw value.fail("url must use https (plain http only to this machine: 127.0.0.1 or localhost)")
-            }
-            guard url.query == nil, url.fragment == nil else { throw value.fail("url is the API's base address, without a query") }
-            source.options[key] = text.hasSuffix("/") ? String(text.dropLast()) : text
+            if let problem = problem(withBase: text) { throw value.fail(problem) }
+            source.options[key] = base(text)
         case "timeout":
             let seconds = try value.int()
             guard (1...600).contains(seconds) else { throw value.fail("timeout is a number of seconds from 1 to 600") }
             source.options[key] = String(seconds)
-        default:
+        default:   // token_env, user_env, password_env, url_env
             let name = try value.nonEmptyString()
             guard CommandKind.isVariableName(name) else {
                 throw value.fail("\(key) names an environment variable (letters, digits and _), not a value: secrets never stand in the map")
@@ -47,6 +41,21 @@ enum HTTPKind: SourceKind {
             source.options[key] = name
         }
     }
+
+    /// Why `text` cannot be an API's base address, or nil.
+    static func problem(withBase text: String) -> String? {
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty else {
+            return "url must be an address such as https://api.example.com/v1"
+        }
+        guard scheme == "https" || (scheme == "http" && isLoopback(host)) else {
+            return "url must use https (plain http only to this machine: 127.0.0.1 or localhost)"
+        }
+        guard url.query == nil, url.fragment == nil else { return "url is the API's base address, without a query" }
+        return nil
+    }
+
+    /// The base address without a trailing `/`.
+    static func base(_ text: String) -> String { text.hasSuffix("/") ? String(text.dropLast()) : text }
 
     static func isLoopback(_ host: String) -> Bool {
         host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
@@ -74,8 +83,9 @@ enum HTTPKind: SourceKind {
     }
 
     static func check(dataset: Dataset, in source: Source, at node: MapNode) throws(DossierError) {
-        guard source.options["url"] != nil else {
-            throw DossierError(.dataMap, "source '\(source.id)' needs url: the API's base address", at: source.location)
+        guard (source.options["url"] == nil) != (source.options["url_env"] == nil) else {
+            throw DossierError(.dataMap, "source '\(source.id)' needs url (the API's base address) or url_env (the variable that holds it), not both",
+                               at: source.location)
         }
         if (source.options["user_env"] == nil) != (source.options["password_env"] == nil) {
             throw DossierError(.dataMap, "source '\(source.id)': user_env and password_env go together (basic authentication)", at: source.location)
