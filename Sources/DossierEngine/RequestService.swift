@@ -339,6 +339,8 @@ public final class RequestService: Sendable {
             export.publish = false
             let expiresOn = (packing.expires ?? map.ledger.expiresAfter).map { $0.after(Day(utc: now())) }
             export.expiresOn = expiresOn
+            // What the approval released: the reviewed bundle, with the fields its review withheld.
+            if current.isApproved { export.redactions = ReviewRedactions(json: current.approvedRedactions) }
             let exporter = Exporter(map: map, indexFolder: indexFolder, logger: logger)
             let result: ExportResult
             if let sources { result = try await exporter.export(export, using: sources) } else { result = try await exporter.export(export) }

@@ -30,8 +30,12 @@ extension RequestService {
     public var requiresReview: Bool { map?.ledger.requireReview ?? false }
 
     /// Builds the bundle `id` would get now into `review/ID` in the archives folder (replacing an
-    /// earlier review's) and records the review; an approval of other data no longer stands.
-    public func review(_ id: String, today: Day) async throws(DossierError) -> Review {
+    /// earlier review's), with `redactions` withheld, and records the review; an approval of other
+    /// data no longer stands.
+    public func review(_ id: String, redactions: ReviewRedactions? = nil, today: Day) async throws(DossierError) -> Review {
+        if let redactions, redactions.reason.trimmingCharacters(in: .whitespaces).isEmpty || redactions.fields.isEmpty {
+            throw DossierError(.usage, "fields withheld at review need their reason, which the person is told", missing: .reason)
+        }
         let map = try requireMap("reviewing a request")
         let r = try await request(id)
         if r.status == .refused || r.status == .withdrawn {
@@ -48,16 +52,21 @@ extension RequestService {
         var export = ExportRequest(identifiers: r.identifiers.map { ($0.kind, $0.value) }, outputDirectory: reviews,
                                    requestID: r.id, asOf: now(), language: r.language, kind: r.kind)
         export.unpackedInto = folder
+        export.redactions = redactions
         let result = try await Exporter(map: map, indexFolder: indexFolder, logger: logger).export(export)
         let records = result.counts.reduce(0) { $0 + $1.count }
         let datasets = result.counts.filter { $0.count > 0 }.count
-        let stands = r.approvedFingerprint == result.fingerprint
-        var fields: [String: String?] = ["reviewed_at": now().utcTimestamp, "reviewed_fingerprint": result.fingerprint]
-        if !stands { fields.merge(["approved_by": nil, "approved_at": nil, "approved_fingerprint": nil]) { $1 } }
+        let stands = r.approvedFingerprint == result.fingerprint && r.approvedRedactions == redactions?.json
+        var fields: [String: String?] = ["reviewed_at": now().utcTimestamp, "reviewed_fingerprint": result.fingerprint,
+                                         "reviewed_redactions": redactions?.json]
+        if !stands {
+            fields.merge(["approved_by": nil, "approved_at": nil, "approved_fingerprint": nil, "approved_redactions": nil]) { $1 }
+        }
         try await ledger.apply(RequestChange(to: r.status, note: "reviewed: \(records) records in \(datasets) datasets",
                                              fields: fields,
                                              audit: [("records", String(records)), ("datasets", String(datasets)),
-                                                     ("fingerprint", result.fingerprint), ("on", today.description)],
+                                                     ("fingerprint", result.fingerprint), ("on", today.description)]
+                                                 + (redactions.map { [("withheld", $0.fields.joined(separator: ", ")), ("reason", $0.reason)] } ?? []),
                                              action: "reviewed"),
                                to: id, expecting: [r.status], at: now())
         return Review(request: try await request(id), folder: folder, fingerprint: result.fingerprint, counts: result.counts,
@@ -76,12 +85,15 @@ extension RequestService {
         guard let fingerprint = r.reviewedFingerprint else {
             throw DossierError(.refused, "request \(id) has not been reviewed: look at its bundle first (dossier request review \(id))")
         }
-        if r.approvedFingerprint == fingerprint {
+        if r.approvedFingerprint == fingerprint && r.approvedRedactions == r.reviewedRedactions {
             throw DossierError(.refused, "request \(id) is already approved (by \(r.approvedBy ?? "?"))")
         }
+        let withheld = ReviewRedactions(json: r.reviewedRedactions)
         try await ledger.apply(RequestChange(to: r.status, note: "approved for release by \(by)",
-                                             fields: ["approved_by": by, "approved_at": now().utcTimestamp, "approved_fingerprint": fingerprint],
-                                             audit: [("by", by), ("fingerprint", fingerprint), ("on", today.description)],
+                                             fields: ["approved_by": by, "approved_at": now().utcTimestamp, "approved_fingerprint": fingerprint,
+                                                      "approved_redactions": r.reviewedRedactions],
+                                             audit: [("by", by), ("fingerprint", fingerprint), ("on", today.description)]
+                                                 + (withheld.map { [("withheld", $0.fields.joined(separator: ", "))] } ?? []),
                                              action: "approved"),
                                to: id, expecting: [r.status], at: now())
     }

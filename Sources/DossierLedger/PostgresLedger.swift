@@ -156,6 +156,9 @@ public final class PostgresLedger: Ledger {
             """,
             "CREATE INDEX delivery_identifiers_value ON delivery_identifiers (kind, value)",
         ]),
+        (5, "fields withheld at review", [
+            "ALTER TABLE requests ADD COLUMN reviewed_redactions text, ADD COLUMN approved_redactions text",
+        ]),
     ]
 
     static func migrate(_ c: PostgresConnection, endpoint: PostgresEndpoint) async throws(DossierError) {
@@ -322,7 +325,7 @@ public final class PostgresLedger: Ledger {
     static let changeableColumns: Set<String> = [
         "verification_method", "verified_by", "verified_at", "extended_months", "deadline", "extension_reason",
         "refusal_reason", "withdrawal_reason", "reviewed_at", "reviewed_fingerprint", "approved_by", "approved_at",
-        "approved_fingerprint",
+        "approved_fingerprint", "reviewed_redactions", "approved_redactions",
     ]
 
     public func apply(_ change: RequestChange, to id: String, expecting expected: Set<RequestStatus>, at: Date) async throws(DossierError) {
@@ -492,7 +495,7 @@ public final class PostgresLedger: Ledger {
         id, kind, status, received::text AS received, first_deadline::text AS first_deadline, deadline::text AS deadline,
         extended_months, extension_reason, channel, language, verification_method, verified_by, verified_at,
         refusal_reason, withdrawal_reason, flags::text AS flags, evidence::text AS evidence, reference,
-        reviewed_at, reviewed_fingerprint, approved_by, approved_at, approved_fingerprint
+        reviewed_at, reviewed_fingerprint, approved_by, approved_at, approved_fingerprint, reviewed_redactions, approved_redactions
         """
 
     static func load(_ c: PostgresConnection, id: String, withHistory: Bool) async throws -> RequestRecord? {
@@ -524,7 +527,8 @@ public final class PostgresLedger: Ledger {
             reference: text(row["reference"]),
             reviewedAt: row["reviewed_at"].flatMap { $0.isNull ? nil : time($0) }, reviewedFingerprint: text(row["reviewed_fingerprint"]),
             approvedBy: text(row["approved_by"]), approvedAt: row["approved_at"].flatMap { $0.isNull ? nil : time($0) },
-            approvedFingerprint: text(row["approved_fingerprint"]))
+            approvedFingerprint: text(row["approved_fingerprint"]),
+            reviewedRedactions: text(row["reviewed_redactions"]), approvedRedactions: text(row["approved_redactions"]))
     }
 
     static func day(_ v: Value?) throws -> Day {

@@ -90,6 +90,10 @@ public struct RequestRecord: Sendable {
     public var approvedBy: String? = nil
     public var approvedAt: Date? = nil
     public var approvedFingerprint: String? = nil
+    /// The fields the review withheld and why, as JSON (`{"fields": [...], "reason": "..."}`), and
+    /// the ones its approval released the copy with.
+    public var reviewedRedactions: String? = nil
+    public var approvedRedactions: String? = nil
 
     public var isVerified: Bool { verifiedAt != nil }
     public var isApproved: Bool { approvedAt != nil }

@@ -105,6 +105,12 @@ public final class SQLiteLedger: Ledger {
                 CREATE INDEX delivery_identifiers_value ON delivery_identifiers(kind, value);
                 """)
         }
+        m.registerMigration("v6: fields withheld at review") { db in
+            try db.execute(sql: """
+                ALTER TABLE requests ADD COLUMN reviewed_redactions TEXT;
+                ALTER TABLE requests ADD COLUMN approved_redactions TEXT;
+                """)
+        }
         return m
     }
 
@@ -344,7 +350,8 @@ public final class SQLiteLedger: Ledger {
             reference: row["reference"],
             reviewedAt: (row["reviewed_at"] as String?).map(date), reviewedFingerprint: row["reviewed_fingerprint"],
             approvedBy: row["approved_by"], approvedAt: (row["approved_at"] as String?).map(date),
-            approvedFingerprint: row["approved_fingerprint"])
+            approvedFingerprint: row["approved_fingerprint"],
+            reviewedRedactions: row["reviewed_redactions"], approvedRedactions: row["approved_redactions"])
     }
 
     static func delivery(_ r: Row) -> Delivery {

@@ -14,14 +14,33 @@ struct RequestReview: AsyncParsableCommand {
         only) where the bundle waits, index.html first. Nothing is delivered. With \
         ledger.require_review: true in the data map, a copy is produced only after \
         'dossier request approve', and only while the data is what was reviewed.
+
+        With --redact source/dataset/field (repeatable) and --reason, the bundle is built with \
+        those fields withheld (each value replaced by "[withheld]"; the manifest lists the fields and \
+        the reason, which the person is told); an approval then releases exactly that bundle.
         """)
 
     @Argument(help: "The request id.") var id: String
     @OptionGroup var options: LedgerOptions
 
+    @Option(name: .long, help: ArgumentHelp("Withhold this field from the bundle (source/dataset/field, e.g. crm/interactions/note); repeatable, with --reason.", valueName: "field"))
+    var redact: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Why the fields are withheld (told to the person), e.g. \"the note is about a colleague's health (Art. 15(4))\".", valueName: "text"))
+    var reason: String?
+
+    func validate() throws {
+        if !redact.isEmpty, reason?.trimmingCharacters(in: .whitespaces).isEmpty ?? true {
+            throw ValidationError("--redact needs --reason: why the fields are withheld, which the person is told")
+        }
+        if redact.isEmpty, reason != nil { throw ValidationError("--reason goes with --redact") }
+    }
+
     func run() async throws {
-        let review = try await options.service().review(id, today: try options.day())
+        let redactions = redact.isEmpty ? nil : ReviewRedactions(fields: redact, reason: reason ?? "")
+        let review = try await options.service().review(id, redactions: redactions, today: try options.day())
         printFindings(title: "review: \(id)", counts: review.counts, foundBy: review.foundBy)
+        if let redactions { print("withheld: \(redactions.fields.joined(separator: ", ")) (\(redactions.reason))") }
         print("bundle: \(review.folder.path) (open index.html)")
         if review.approvalStands {
             print("approved: the data is what \(review.request.approvedBy ?? "?") approved; the approval stands")

@@ -145,3 +145,40 @@ def test_export_dry_run_writes_nothing(dossier, samples_map, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[0] == "dry run: 0 records in 0 of 15 datasets"
     assert "  crm/contacts: none" in proc.stdout.splitlines()
+
+
+def test_fields_withheld_at_review_are_withheld_from_the_copy(reviewed_ledger):
+    """review --redact: the reviewed bundle and the delivered copy both replace the field with
+    "[withheld]" in every format, the manifest lists field and reason, and the copy's data is the
+    data approved."""
+    import zipfile
+    from bundle_helpers import schema_errors, validator
+    ledger = reviewed_ledger
+    rid = opened(ledger)
+    field = "crm/interactions/subject"
+    assert_one_line_error(ledger.request("review", rid, "--redact", field, "--today", "2026-11-22"), 64, "--redact needs --reason")
+    assert_one_line_error(ledger.request("review", rid, "--redact", "crm/nowhere/note", "--reason", "x", "--today", "2026-11-22"),
+                          64, "'crm/nowhere/note' is not")
+    reason = "a note about a colleague (Art. 15(4))"
+    proc = ledger.request("review", rid, "--redact", field, "--reason", reason, "--today", "2026-11-22")
+    assert proc.returncode == 0, proc.stderr
+    assert f"withheld: {field} ({reason})" in proc.stdout.splitlines()
+    folder = ledger.archives / "review" / rid
+    notes = [r.get("subject") for r in json.loads((folder / "data" / "crm" / "interactions.json").read_text())["records"]]
+    assert notes and all(n in (None, "[withheld]") for n in notes) and "[withheld]" in notes
+    assert "[withheld]" in (folder / "data" / "crm" / "interactions.csv").read_text(encoding="utf-8")
+    assert ">[withheld]<" in (folder / "data" / "crm" / "interactions.xml").read_text(encoding="utf-8")
+    assert ledger.request("approve", rid, "--by", "A. Nowak (DPO)", "--today", "2026-11-22").returncode == 0
+    archive = ledger.fulfil(rid, "2026-11-23")
+    with zipfile.ZipFile(archive) as z:
+        manifest = json.loads(z.read("manifest.json"))
+        delivered = [r.get("subject") for r in json.loads(z.read("data/crm/interactions.json"))["records"]]
+    assert delivered == notes
+    assert manifest["withheld_at_review"] == {"fields": [field], "reason": reason, "marker": "[withheld]"}
+    assert schema_errors(validator("manifest"), manifest) == []
+    assert ledger.show(rid)["deliveries"][0]["fingerprint"] == ledger.show(rid)["review"]["approved_fingerprint"]
+    reviewed = [row for row in audit_actions(ledger, rid) if row["action"] == "reviewed"][-1]
+    assert reviewed["detail"]["withheld"] == field and reviewed["detail"]["reason"] == reason
+    # a review without the redaction is other data: the approval no longer stands
+    assert ledger.request("review", rid, "--today", "2026-11-24").returncode == 0
+    assert ledger.show(rid)["review"]["approved_by"] is None

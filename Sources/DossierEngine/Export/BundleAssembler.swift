@@ -97,7 +97,7 @@ struct BundleAssembler {
                       datasets: [Value], files: [BundleFile], fingerprint: String) -> Value {
         var found: [Identifier: Int] = [:]
         for store in stores.all { for match in store.matches { found[match.identifier, default: 0] += 1 } }
-        return .object(Fields([
+        var head: [(String, Value)] = [
             ("schema_version", .number(String(bundleSchemaVersion))),
             ("tool", .object(Fields([("name", .string(Exporter.toolName)), ("version", .string(Exporter.toolVersion))]))),
             ("request_id", .string(request.requestID)),
@@ -105,7 +105,15 @@ struct BundleAssembler {
             ("generated_at", .string(request.asOf.utcTimestamp)),
             ("delivery", .bool(request.isDelivery)),
             ("copy", request.copy.map { .number(String($0)) } ?? .null),
-        ] + (request.expiresOn.map { [("expires_on", Value.string($0.description))] } ?? []) + [
+        ]
+        if let day = request.expiresOn { head.append(("expires_on", .string(day.description))) }
+        if let r = request.redactions {
+            head.append(("withheld_at_review", .object(Fields([
+                ("fields", .array(r.fields.map { .string($0) })), ("reason", .string(r.reason)),
+                ("marker", .string(Redaction.reviewMarker)),
+            ]))))
+        }
+        let rest: [(String, Value)] = [
             ("fingerprint", .string(fingerprint)),
             ("note", .string(request.isDelivery ? "A copy delivered under the request named above."
                                                 : "An ad-hoc export made with 'dossier export', outside the ledger: not a delivery.")),
@@ -129,7 +137,8 @@ struct BundleAssembler {
             ]))),
             ("datasets", .array(datasets)),
             ("files", .array(files.map(\.manifestEntry))),
-        ]))
+        ]
+        return .object(Fields(head + rest))
     }
 
     /// Packs the files, the top-level ones first (manifest, information, index, checksums), then the data

@@ -41,6 +41,8 @@ final class DatasetStore {
     var excluded: String?
     /// Applied to every record before it is stored (after third-party redaction).
     var transform: (Record) -> Record = { $0 }
+    /// Fields the reviewer withheld from this request's bundle.
+    var reviewRedactions: [FieldPath] = []
 
     struct Entry {
         let sortKey: [SortKeyPart]
@@ -92,8 +94,9 @@ final class DatasetStore {
             }
             return
         }
-        let redacted = Redaction.apply(to: record, in: dataset)
+        var redacted = Redaction.apply(to: record, in: dataset)
         if redacted != record { withheldThirdParty = true }
+        for path in reviewRedactions { redacted = Redaction.redact(redacted, path.components[...], with: Redaction.reviewMarker) }
         let stored = transform(redacted)
         var bytes: [UInt8] = []
         ValueCoding.encode(.object(stored), into: &bytes)
@@ -199,6 +202,8 @@ struct DatasetStores {
 public enum Redaction {
     /// The marker that stands in place of a withheld value, in every format.
     public static let marker = "[withheld: third-party data]"
+    /// The marker of a value withheld at review (`request review --redact`), with its reason in the manifest.
+    public static let reviewMarker = "[withheld]"
 
     public static func apply(to record: Record, in dataset: Dataset) -> Record {
         var result = record
@@ -206,15 +211,48 @@ public enum Redaction {
         return result
     }
 
-    static func redact(_ fields: Fields, _ path: ArraySlice<String>) -> Fields {
+    static func redact(_ fields: Fields, _ path: ArraySlice<String>, with marker: String = marker) -> Fields {
         guard let first = path.first, let value = fields[first] else { return fields }
         var copy = fields
         if path.count == 1 {
             if !value.isNull { copy[first] = .string(marker) }
         } else if case .object(let nested) = value {
-            copy[first] = .object(redact(nested, path.dropFirst()))
+            copy[first] = .object(redact(nested, path.dropFirst(), with: marker))
         }
         return copy
+    }
+}
+
+/// Fields a reviewer withholds from one request's bundle, with the reason the person is told.
+///
+/// ```swift
+/// let r = try ReviewRedactions(fields: ["crm/contacts/notes"], reason: "notes about a colleague's health")
+/// ```
+public struct ReviewRedactions: Sendable, Equatable {
+    /// `source/dataset/field.path`, sorted, each once.
+    public let fields: [String]
+    public let reason: String
+
+    public init(fields: [String], reason: String) {
+        self.fields = Array(Set(fields)).sorted()
+        self.reason = reason
+    }
+
+    /// The paths withheld in `source`/`dataset`.
+    func paths(source: String, dataset: String) -> [FieldPath] {
+        let prefix = "\(source)/\(dataset)/"
+        return fields.filter { $0.hasPrefix(prefix) }.map { FieldPath(String($0.dropFirst(prefix.count))) }
+    }
+
+    /// The stored form (`{"fields": [...], "reason": "..."}`), and back.
+    public var json: String {
+        Value.object(Fields([("fields", .array(fields.map { .string($0) })), ("reason", .string(reason))])).jsonText(canonical: true)
+    }
+
+    public init?(json: String?) {
+        guard let json, case .object(let o)? = try? JSON.parse(json), case .array(let items)? = o["fields"],
+              let reason = o["reason"]?.scalarText else { return nil }
+        self.init(fields: items.compactMap(\.scalarText), reason: reason)
     }
 }
 

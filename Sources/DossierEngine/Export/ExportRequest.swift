@@ -27,6 +27,10 @@ public struct ExportRequest: Sendable {
     public var unpackedInto: URL?
     /// The last day the delivered archive is kept, said in its manifest.
     public var expiresOn: Day?
+    /// Fields withheld from this request's bundle by the person who reviewed it (`request review
+    /// --redact`), each value replaced by `Redaction.reviewMarker`; listed, with the reason, in the
+    /// manifest.
+    public var redactions: ReviewRedactions?
     /// Encrypts the zip with AES-256 under this passphrase.
     public var passphrase: String?
     /// Splits the bundle into archives that each open on their own, each holding at most this many

@@ -134,7 +134,16 @@ public struct Exporter: Sendable {
 
         // Resolve identity and collect.
         let resolver = IdentityResolver(map: map, normalizer: normalizer)
-        let stores = resolver.stores(kind: request.kind, staging: staging)
+        if let redactions = request.redactions {
+            for field in redactions.fields {
+                let parts = field.split(separator: "/", maxSplits: 2).map(String.init)
+                guard parts.count == 3, !parts[2].isEmpty,
+                      map.sources.contains(where: { $0.id == parts[0] && $0.datasets.contains { $0.id == parts[1] } }) else {
+                    throw DossierError(.usage, "a field to withhold is named source/dataset/field, with a source and dataset of the data map: '\(field)' is not")
+                }
+            }
+        }
+        let stores = resolver.stores(kind: request.kind, staging: staging, redactions: request.redactions)
         let resolution = try await resolver.resolve(given: given, sources: sources, into: stores)
         log.info("collected", metadata: ["records": "\(stores.all.reduce(0) { $0 + $1.count })", "rounds": "\(resolution.rounds)"])
 

@@ -17,11 +17,12 @@ struct IdentityResolver {
     let normalizer: StandardNormalizer
 
     /// One store per dataset of the map, each set up for the request's kind.
-    func stores(kind: RequestKind, staging: URL) -> DatasetStores {
+    func stores(kind: RequestKind, staging: URL, redactions: ReviewRedactions? = nil) -> DatasetStores {
         var stores: [DatasetStore] = []
         for source in map.sources {
             for dataset in source.datasets {
                 let store = DatasetStore(source: source, dataset: dataset, staging: staging, index: stores.count)
+                store.reviewRedactions = redactions?.paths(source: source.id, dataset: dataset.id) ?? []
                 if kind == .portability {
                     store.excluded = Portability.exclusion(of: dataset, in: map)
                     store.transform = { Portability.filter($0, in: dataset) }
