@@ -51,7 +51,7 @@ struct IndexPageBuilder {
         }
 
         var context: [String: Any] = [
-            "lang": t.language, "t": t.nested, "request_id": request.requestID,
+            "lang": t.language, "request_id": request.requestID,
             "generated_at": request.asOf.utcTimestamp, "is_portability": request.kind == .portability,
             "has_data": stores.contains { $0.count > 0 }, "summary": summary,
             "withheld_third_party": stores.contains { $0.withheldThirdParty },
@@ -149,6 +149,6 @@ struct IndexPageBuilder {
         context["datasets"] = datasets
         context["searched"] = stores.map { ["source_title": title($0.source), "title": title($0.dataset), "count": String($0.count)] }
         context["files"] = files.map { ["path": $0.path, "bytes": String($0.bytes)] }
-        return try Report.renderIndex(context)
+        return try Report.renderIndex(context, translations: t)
     }
 }

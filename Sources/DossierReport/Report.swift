@@ -79,13 +79,56 @@ public enum Report {
     /// A file of `Resources/`, embedded in the binary (`EmbeddedResources.swift`, made by `embed.py`).
     static func resource(_ path: String) -> String? { EmbeddedResources.files[path] }
 
-    public static func renderIndex(_ context: [String: Any]) throws(DossierError) -> String {
+    /// The page in `translations`' language. The templates' `{{t.KEY}}` tags are filled in once per
+    /// language and process, before the templates are parsed (escaped as Mustache escapes a value, an
+    /// unknown key empty, as Mustache renders it): a page renders only the person's data, and a
+    /// batch does not look up 128 texts through nested dictionaries for every page.
+    public static func renderIndex(_ context: [String: Any], translations: Translations) throws(DossierError) -> String {
         var context = context
         context["stylesheet"] = try stylesheet.get()
-        guard let html = try library.get().render(context, withTemplate: "index") else {
+        let templates = try libraries.value(for: translations.language) { () throws(DossierError) in try library(translations) }
+        guard let html = templates.render(context, withTemplate: "index") else {
             throw DossierError(.internal, "the index.html template is missing from the installation")
         }
         return html
+    }
+
+    private static let libraries = OncePerKey<MustacheLibrary>()
+
+    /// `{{t.a.b}}` in a template text replaced by the HTML-escaped text of `a.b`.
+    static func translated(_ template: String, _ t: Translations) -> String {
+        var out = ""
+        var rest = template[...]
+        while let open = rest.range(of: "{{t.") {
+            guard let close = rest[open.upperBound...].range(of: "}}") else { break }
+            let key = rest[open.upperBound..<close.lowerBound]
+            guard key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." }) else {
+                out += rest[..<close.upperBound]
+                rest = rest[close.upperBound...]
+                continue
+            }
+            out += rest[..<open.lowerBound]
+            out += htmlEscaped(t.texts[String(key)] ?? "")
+            rest = rest[close.upperBound...]
+        }
+        return out + rest
+    }
+
+    /// As swift-mustache escapes a value: `<`, `>`, `&`, `"` and `'`.
+    static func htmlEscaped(_ s: String) -> String {
+        var out = ""
+        out.reserveCapacity(s.utf8.count)
+        for c in s {
+            switch c {
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "&": out += "&amp;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(c)
+            }
+        }
+        return out
     }
 
     /// `Resources/index.css`, inserted into the page's `<style>` as it is: it holds no tag, and braces
@@ -98,22 +141,26 @@ public enum Report {
     }()
 
     /// The templates, read and parsed once per process (parsing them took over a quarter of a batch's time).
-    private static let library: Result<MustacheLibrary, DossierError> = {
+    private static func library(_ t: Translations) throws(DossierError) -> MustacheLibrary {
+        if let key = t.texts.first(where: { $0.value.contains("{{") })?.key {
+            throw DossierError(.internal, "the text '\(key)' holds '{{', which the page's templates would read as a tag",
+                               at: SourceLocation(file: "Resources/translations/\(t.language).json"))
+        }
         var library = MustacheLibrary()
         let names = EmbeddedResources.files.keys.filter { $0 == "index.mustache" || ($0.hasPrefix("partials/") && $0.hasSuffix(".mustache")) }
         guard names.contains("index.mustache") else {
-            return .failure(DossierError(.internal, "the index.html template is missing from the installation"))
+            throw DossierError(.internal, "the index.html template is missing from the installation")
         }
         for path in names.sorted() {
             let name = path == "index.mustache" ? "index" : String(path.dropFirst("partials/".count).dropLast(".mustache".count))
             do {
-                library.register(try MustacheTemplate(string: EmbeddedResources.files[path] ?? ""), named: name)
+                library.register(try MustacheTemplate(string: translated(EmbeddedResources.files[path] ?? "", t)), named: name)
             } catch {
-                return .failure(DossierError(.internal, "the index.html template does not parse (\(error))", at: SourceLocation(file: "Resources/" + path)))
+                throw DossierError(.internal, "the index.html template does not parse (\(error))", at: SourceLocation(file: "Resources/" + path))
             }
         }
-        return .success(library)
-    }()
+        return library
+    }
 }
 
 /// Values computed once per key and process, safe to ask for from several threads.
