@@ -284,12 +284,15 @@ public final class RequestService: Sendable {
         return (q, try await deliver(r, packing: packing, fee: q.fee, currency: q.currency))
     }
 
-    func checkDeliverable(_ r: RequestRecord) throws(DossierError) {
-        switch r.status {
-        case .refused, .withdrawn:
+    /// Refuses a request that is refused or withdrawn: no data leaves for it, not even for review.
+    func checkNotClosed(_ r: RequestRecord) throws(DossierError) {
+        if r.status == .refused || r.status == .withdrawn {
             throw DossierError(.refused, "request \(r.id) is \(r.status.rawValue); no data leaves for it")
-        default: break
         }
+    }
+
+    func checkDeliverable(_ r: RequestRecord) throws(DossierError) {
+        try checkNotClosed(r)
         guard r.isVerified else {
             throw DossierError(.refused, "request \(r.id) is not verified: no data leaves before the requester's identity is checked (dossier request verify)")
         }

@@ -38,9 +38,7 @@ extension RequestService {
         }
         let map = try requireMap("reviewing a request")
         let r = try await request(id)
-        if r.status == .refused || r.status == .withdrawn {
-            throw DossierError(.refused, "request \(id) is \(r.status.rawValue); no data leaves for it")
-        }
+        try checkNotClosed(r)
         let reviews = try archiveFolder().appendingPathComponent("review")
         let folder = reviews.appendingPathComponent(r.id)
         do {
@@ -79,9 +77,7 @@ extension RequestService {
             throw DossierError(.usage, "say who approves the release", missing: .reason)
         }
         let r = try await request(id)
-        if r.status == .refused || r.status == .withdrawn {
-            throw DossierError(.refused, "request \(id) is \(r.status.rawValue); no data leaves for it")
-        }
+        try checkNotClosed(r)
         guard let fingerprint = r.reviewedFingerprint else {
             throw DossierError(.refused, "request \(id) has not been reviewed: look at its bundle first (dossier request review \(id))")
         }

@@ -130,12 +130,8 @@ extension RequestService {
         }
         var result: [Imported] = []
         for row in rows {
-            guard let verification else {
-                result.append(try await importOne(row, kind: defaultKind, received: defaultReceived, channel: defaultChannel, today: today))
-                continue
-            }
             var imported = try await importOne(row, kind: defaultKind, received: defaultReceived, channel: defaultChannel, today: today)
-            if let r = imported.request, !r.isVerified, r.status.isOpen {
+            if let verification, let r = imported.request, !r.isVerified, r.status.isOpen {
                 try await verify(r.id, method: verification.method, by: verification.by, today: today)
                 imported = Imported(reference: imported.reference, status: imported.status, request: try await request(r.id),
                                     notes: imported.notes, error: nil, verifiedNow: true)

@@ -147,12 +147,7 @@ private struct MapReader {
                 settings.leaseSeconds = n
             case "path": settings.path = try v.nonEmptyString()
             case "url_env":
-                let name = try v.nonEmptyString()
-                guard name.unicodeScalars.allSatisfy({ $0 == "_" || $0.properties.isASCIIHexDigit || ("A"..."Z").contains($0) || ("a"..."z").contains($0) }),
-                      !(name.first?.isNumber ?? true) else {
-                    throw v.fail("url_env names an environment variable (letters, digits and _), not a value: secrets never stand in the map")
-                }
-                settings.urlVariable = name
+                settings.urlVariable = try v.environmentVariableName(k)
             case "archives": settings.archives = try v.nonEmptyString()
             case "require_review": settings.requireReview = try v.bool()
             case "expires_after":

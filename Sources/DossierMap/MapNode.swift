@@ -18,6 +18,22 @@ public struct MapNode {
 
     public func fail(_ message: String) -> DossierError { DossierError(.dataMap, message, at: location) }
 
+    /// The name of the environment variable that `key` names (a secret's or an address's: the map
+    /// never holds the value itself).
+    public func environmentVariableName(_ key: String) throws(DossierError) -> String {
+        let name = try nonEmptyString()
+        guard Self.isEnvironmentVariableName(name) else {
+            throw fail("\(key) names an environment variable (letters, digits and _), not a value: secrets never stand in the map")
+        }
+        return name
+    }
+
+    /// A letter or `_`, then letters, digits and `_` (ASCII).
+    public static func isEnvironmentVariableName(_ s: String) -> Bool {
+        guard let first = s.unicodeScalars.first, first == "_" || ("A"..."Z").contains(first) || ("a"..."z").contains(first) else { return false }
+        return s.unicodeScalars.allSatisfy { $0 == "_" || ("A"..."Z").contains($0) || ("a"..."z").contains($0) || ("0"..."9").contains($0) }
+    }
+
     public func child(_ key: String, _ node: Node) -> MapNode {
         MapNode(node: node, keyPath: keyPath.isEmpty ? key : "\(keyPath).\(key)", file: file)
     }

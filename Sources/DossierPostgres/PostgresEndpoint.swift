@@ -31,11 +31,6 @@ public struct PostgresEndpoint: Sendable {
     /// Who is connecting, for messages: `source 'crm'` or `the ledger`.
     public var subject: String
 
-    public static func isVariableName(_ s: String) -> Bool {
-        guard let first = s.unicodeScalars.first, first == "_" || ("A"..."Z").contains(first) || ("a"..."z").contains(first) else { return false }
-        return s.unicodeScalars.allSatisfy { $0 == "_" || ("A"..."Z").contains($0) || ("a"..."z").contains($0) || ("0"..."9").contains($0) }
-    }
-
     /// The endpoint of a `kind: postgres` source.
     public init(source: Source, environment: [String: String] = ProcessInfo.processInfo.environment) throws(DossierError) {
         let o = source.options

@@ -8,20 +8,7 @@ import Testing
 
     func load(_ yaml: String) throws(DossierError) -> DataMap { try loader.load(yaml: yaml, file: "map.yaml") }
 
-    let csvSource = """
-      list:
-        kind: csv
-        path: list.csv
-        datasets:
-          subscribers:
-            lookup: { email: Email }
-            purposes: [marketing]
-            recipients: [mailer]
-            retention: { period: P2Y }
-            origin: subject
-            fields:
-              Email: { category: contact }
-    """
+    let csvSource = listSource
 
     @Test func loadsAValidMap() throws {
         let map = try load(dataMapYAML(sources: csvSource))

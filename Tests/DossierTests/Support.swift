@@ -30,3 +30,20 @@ func dataMapYAML(sources: String, extraTop: String = "") -> String {
     \(sources)
     """
 }
+
+/// One CSV source with one dataset (`list/subscribers`, looked up by e-mail, for the recipient
+/// `mailer`), for `dataMapYAML(sources:)`.
+let listSource = """
+  list:
+    kind: csv
+    path: list.csv
+    datasets:
+      subscribers:
+        lookup: { email: Email }
+        purposes: [marketing]
+        recipients: [mailer]
+        retention: { period: P2Y }
+        origin: subject
+        fields:
+          Email: { category: contact }
+"""

@@ -8,18 +8,8 @@ import Testing
     func load(_ recipient: String, today: String = "2026-12-06") throws(DossierError) -> DataMap {
         var loader = CollectorRegistry.mapLoader
         loader.today = today
-        let yaml = dataMapYAML(sources: """
-              list:
-                kind: csv
-                path: list.csv
-                datasets:
-                  subscribers:
-                    lookup: { email: Email }
-                    purposes: [marketing]
-                    recipients: [mailer]
-                    retention: { period: P2Y }
-                    origin: subject
-            """).replacingOccurrences(of: "mailer: { title: Mailer, country: US, safeguard: SCC }", with: "mailer: \(recipient)")
+        let yaml = dataMapYAML(sources: listSource)
+            .replacingOccurrences(of: "mailer: { title: Mailer, country: US, safeguard: SCC }", with: "mailer: \(recipient)")
         return try loader.load(yaml: yaml, file: "map.yaml")
     }
 

@@ -114,12 +114,14 @@ LEDGER_URL_VARIABLE = "DOSSIER_TEST_LEDGER_URL"
 TEST_LEASE_SECONDS = 2
 
 
-def ledger_block(extra=EXTRA_HOLIDAYS, repeat_window: str | None = "P3M", backend: str = "sqlite") -> str:
+def ledger_block(extra=EXTRA_HOLIDAYS, repeat_window: str | None = "P3M", backend: str = "sqlite",
+                 settings: tuple[str, ...] = ()) -> str:
     lines = [
         "",
         "ledger:",
         "  path: ledger/ledger.sqlite" if backend == "sqlite" else f"  url_env: {LEDGER_URL_VARIABLE}",
         "  archives: ledger/archives",
+        *(f"  {setting}" for setting in settings),
     ]
     if backend == "postgres":
         lines.append(f"  lease_seconds: {TEST_LEASE_SECONDS}")
@@ -135,9 +137,10 @@ def ledger_block(extra=EXTRA_HOLIDAYS, repeat_window: str | None = "P3M", backen
 
 
 def make_samples_copy(folder: Path, extra=EXTRA_HOLIDAYS, repeat_window="P3M", per_megabyte: str | None = None,
-                      further_copy: str | None = None, backend: str = "sqlite") -> Path:
+                      further_copy: str | None = None, backend: str = "sqlite", settings: tuple[str, ...] = ()) -> Path:
     """Samples' sources and data map copied into `folder`, with a `ledger:` block (ledger in
-    folder/ledger/ledger.sqlite, archives in folder/ledger/archives). Returns the map's path."""
+    folder/ledger/ledger.sqlite, archives in folder/ledger/archives, and any further `settings` lines
+    such as "require_review: true"). Returns the map's path."""
     samples = SAMPLES_MAP.parent
     folder.mkdir(parents=True, exist_ok=True)
     for rel in SAMPLE_FILES:
@@ -155,7 +158,7 @@ def make_samples_copy(folder: Path, extra=EXTRA_HOLIDAYS, repeat_window="P3M", p
         assert n == 1, "fees.further_copy not found in Samples/dossier.yaml"
     if not text.endswith("\n"):
         text += "\n"
-    text += ledger_block(extra, repeat_window, backend)
+    text += ledger_block(extra, repeat_window, backend, settings)
     (folder / "dossier.yaml").write_text(text, encoding="utf-8")
     return folder / "dossier.yaml"
 

@@ -18,9 +18,7 @@ ZOFIA = "zofia.wisniewska@example.pl"
 @pytest.fixture(params=["sqlite", "postgres"])
 def expiring_ledger(request, dossier, tmp_path) -> Ledger:
     pg = request.getfixturevalue("pg_ledger_database")() if request.param == "postgres" else None
-    path = make_samples_copy(tmp_path / "samples", backend=request.param)
-    text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace("\nledger:\n", "\nledger:\n  expires_after: P30D\n"), encoding="utf-8")
+    path = make_samples_copy(tmp_path / "samples", backend=request.param, settings=("expires_after: P30D",))
     return Ledger(dossier, path, request.param, pg)
 
 
@@ -86,7 +84,5 @@ def test_bad_expiry(dossier, tmp_path, value, must):
 
 
 def test_bad_expires_after_in_the_map(dossier, tmp_path):
-    path = make_samples_copy(tmp_path / "m")
-    path.write_text(path.read_text(encoding="utf-8").replace("\nledger:\n", "\nledger:\n  expires_after: 30 days\n"),
-                    encoding="utf-8")
+    path = make_samples_copy(tmp_path / "m", settings=("expires_after: 30 days",))
     assert_one_line_error(run(dossier, "validate", "--config", path), 64, "expires_after must be a period such as P30D")

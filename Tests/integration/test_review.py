@@ -22,10 +22,7 @@ ZOFIA = "zofia.wisniewska@example.pl"
 @pytest.fixture(params=["sqlite", "postgres"])
 def reviewed_ledger(request, dossier, tmp_path) -> Ledger:
     pg = request.getfixturevalue("pg_ledger_database")() if request.param == "postgres" else None
-    path = make_samples_copy(tmp_path / "samples", backend=request.param)
-    text = path.read_text(encoding="utf-8")
-    assert text.count("\nledger:\n") == 1
-    path.write_text(text.replace("\nledger:\n", "\nledger:\n  require_review: true\n"), encoding="utf-8")
+    path = make_samples_copy(tmp_path / "samples", backend=request.param, settings=("require_review: true",))
     return Ledger(dossier, path, request.param, pg)
 
 

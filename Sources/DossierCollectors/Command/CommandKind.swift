@@ -39,7 +39,7 @@ enum CommandKind: SourceKind {
             source.lists[key] = argv
         case "environment":
             let names = try value.stringList()
-            for name in names where !isVariableName(name) {
+            for name in names where !MapNode.isEnvironmentVariableName(name) {
                 throw value.fail("environment lists the names of variables the program may see (letters, digits and _), not values: '\(name)'")
             }
             source.lists[key] = names
@@ -48,11 +48,6 @@ enum CommandKind: SourceKind {
             guard (1...maximumTimeout).contains(seconds) else { throw value.fail("timeout is a number of seconds from 1 to \(maximumTimeout)") }
             source.options[key] = String(seconds)
         }
-    }
-
-    static func isVariableName(_ s: String) -> Bool {
-        guard let first = s.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic) else { return false }
-        return s.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
     }
 
     static func check(dataset: Dataset, in source: Source, at node: MapNode) throws(DossierError) {

@@ -194,10 +194,14 @@ final class HTTPCollector: Collector {
 
     /// Everything but RFC 3986's unreserved characters percent-encoded (so `+`, `&`, `/`, `=` too).
     static func percentEncoded(_ value: String) -> String {
+        value.addingPercentEncoding(withAllowedCharacters: unreserved) ?? value
+    }
+
+    private static let unreserved: CharacterSet = {
         var allowed = CharacterSet.alphanumerics.intersection(CharacterSet(charactersIn: Unicode.Scalar(0)...Unicode.Scalar(127)))
         allowed.insert(charactersIn: "-._~")
-        return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value
-    }
+        return allowed
+    }()
 
     static func adding(_ name: String, _ value: String, to url: String) -> String {
         url + (url.contains("?") ? "&" : "?") + percentEncoded(name) + "=" + percentEncoded(value)

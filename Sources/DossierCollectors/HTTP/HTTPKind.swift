@@ -34,11 +34,7 @@ enum HTTPKind: SourceKind {
             guard (1...600).contains(seconds) else { throw value.fail("timeout is a number of seconds from 1 to 600") }
             source.options[key] = String(seconds)
         default:   // token_env, user_env, password_env, url_env
-            let name = try value.nonEmptyString()
-            guard CommandKind.isVariableName(name) else {
-                throw value.fail("\(key) names an environment variable (letters, digits and _), not a value: secrets never stand in the map")
-            }
-            source.options[key] = name
+            source.options[key] = try value.environmentVariableName(key)
         }
     }
 

@@ -35,11 +35,7 @@ enum PostgresKind: SourceKind {
             }
             source.options[key] = mode
         case "url_env", "password_env":
-            let name = try value.nonEmptyString()
-            guard PostgresEndpoint.isVariableName(name) else {
-                throw value.fail("\(key) names an environment variable (letters, digits and _), not a value: secrets never stand in the map")
-            }
-            source.options[key] = name
+            source.options[key] = try value.environmentVariableName(key)
         default:
             source.options[key] = try value.nonEmptyString()
         }

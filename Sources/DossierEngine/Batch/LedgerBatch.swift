@@ -62,23 +62,19 @@ extension RequestService {
             }
             if let first = r.deliveries.first {
                 o.status = .skipped
-                o.copy = first.copy
-                o.archive = first.path
-                o.sha256 = first.sha256
-                o.size = first.size
-            } else if r.status == .refused || r.status == .withdrawn {
-                o.error = "request \(r.id) is \(r.status.rawValue); no data leaves for it"
-            } else if !r.isVerified {
-                o.status = .unverified
-                o.error = "request \(r.id) is not verified: no data leaves before the requester's identity is checked"
-            } else if requiresReview && !r.isApproved {
-                o.error = "request \(r.id) has not been approved for release: the data map requires a review (dossier request review, then approve)"
-            } else {
-                work.append(r)
-                formats[r.id] = row.format ?? options.format
+                o.record(first)
+                outcomes[row.id] = o
                 continue
             }
-            outcomes[row.id] = o
+            // What `fulfil` would refuse: refused or withdrawn, not verified, not approved.
+            do throws(DossierError) { try checkDeliverable(r) } catch {
+                if r.status.isOpen && !r.isVerified { o.status = .unverified }
+                o.error = error.message
+                outcomes[row.id] = o
+                continue
+            }
+            work.append(r)
+            formats[r.id] = row.format ?? options.format
         }
         // The ledger's id → the manifest's request id.
         let referenceOf = Dictionary(imported.compactMap { i in i.request.map { ($0.id, i.reference) } }, uniquingKeysWith: { a, _ in a })
@@ -111,13 +107,18 @@ extension RequestService {
         case .failed: o.status = .failed
         case .pending: o.status = .pending
         }
-        if let delivery = d.delivery {
-            o.copy = delivery.copy
-            o.archive = delivery.path
-            o.sha256 = delivery.sha256
-            o.size = delivery.size
-        }
+        if let delivery = d.delivery { o.record(delivery) }
         o.error = d.status == .delivered ? nil : d.error
         return o
+    }
+}
+
+extension BatchOutcome {
+    /// The copy the ledger recorded for the request: its number, archive, SHA-256 and size.
+    mutating func record(_ delivery: Delivery) {
+        copy = delivery.copy
+        archive = delivery.path
+        sha256 = delivery.sha256
+        size = delivery.size
     }
 }

@@ -157,13 +157,15 @@ public struct Exporter: Sendable {
             for match in store.matches { entries[match.identifier, default: []].insert(match.entry) }
             return (dataset: store.id.description, identifiers: entries.map { (identifier: $0.key, records: $0.value.count) }.sorted { $0.identifier < $1.identifier })
         }
-        guard request.pack else {
-            var result = ExportResult(parts: [], archiveSHA256: nil, archiveSize: nil, fingerprint: fingerprint, requestID: request.requestID,
-                                      counts: counts, rounds: resolution.rounds, capped: resolution.capped)
+        /// What the export found, with the archive written (if any).
+        func outcome(parts: [URL] = [], sha256: String? = nil, size: Int? = nil) -> ExportResult {
+            var result = ExportResult(parts: parts, archiveSHA256: sha256, archiveSize: size, fingerprint: fingerprint,
+                                      requestID: request.requestID, counts: counts, rounds: resolution.rounds, capped: resolution.capped)
             result.foundBy = foundBy
-        result.identifiers = resolution.identifiers.map(\.identifier)
+            result.identifiers = resolution.identifiers.map(\.identifier)
             return result
         }
+        guard request.pack else { return outcome() }
 
         var files = data.files
         let informationBuilder = InformationBuilder(map: map, t: texts, kind: request.kind, day: String(request.asOf.utcTimestamp.prefix(10)))
@@ -189,10 +191,7 @@ public struct Exporter: Sendable {
             } catch {
                 throw DossierError(.outputWrite, "cannot move the bundle into its folder", at: SourceLocation(file: folder.path))
             }
-            var result = ExportResult(parts: [], archiveSHA256: nil, archiveSize: nil, fingerprint: fingerprint, requestID: request.requestID,
-                                      counts: counts, rounds: resolution.rounds, capped: resolution.capped)
-            result.foundBy = foundBy
-        result.identifiers = resolution.identifiers.map(\.identifier)
+            var result = outcome()
             result.bundleFolder = folder
             return result
         }
@@ -202,11 +201,7 @@ public struct Exporter: Sendable {
         let first = request.publish ? archives[0].destination : archives[0].temporary
         let described = try BundleFile.describe(first.lastPathComponent, in: out)
         log.info("archive written", metadata: ["format": "\(request.format.rawValue)", "parts": "\(archives.count)"])
-        var result = ExportResult(parts: archives.map(\.destination), archiveSHA256: described.sha256, archiveSize: described.bytes,
-                                  fingerprint: fingerprint, requestID: request.requestID, counts: counts,
-                                  rounds: resolution.rounds, capped: resolution.capped)
-        result.foundBy = foundBy
-        result.identifiers = resolution.identifiers.map(\.identifier)
+        var result = outcome(parts: archives.map(\.destination), sha256: described.sha256, size: described.bytes)
         if !request.publish { result.unpublished = archives }
         return result
     }
