@@ -24,11 +24,13 @@ extension RequestService {
         for (requestID, delivery) in try await ledger.expiredDeliveries(before: today) {
             var existed = false
             let purged = try await ledger.markPurged(requestID: requestID, copy: delivery.copy, at: now()) { () throws(DossierError) in
-                if unlink(delivery.path) == 0 {
-                    existed = true
-                } else if errno != ENOENT {
-                    throw DossierError(.outputWrite, "cannot delete the expired archive of request \(requestID), copy \(delivery.copy)",
-                                       at: SourceLocation(file: delivery.path))
+                for path in delivery.paths {
+                    if unlink(path) == 0 {
+                        existed = true
+                    } else if errno != ENOENT {
+                        throw DossierError(.outputWrite, "cannot delete the expired archive of request \(requestID), copy \(delivery.copy)",
+                                           at: SourceLocation(file: path))
+                    }
                 }
             }
             if purged { done.append(Purged(requestID: requestID, delivery: delivery, fileExisted: existed)) }

@@ -1,3 +1,4 @@
+import Crypto
 import DossierArchive
 import DossierLedger
 import DossierModel
@@ -12,8 +13,10 @@ public struct Packing: Sendable {
     public var csvBOM: Bool
     /// How long the archive is kept (overrides the map's `ledger.expires_after`).
     public var expires: Period?
-    public init(format: ArchiveFormat, passphrase: String? = nil, csvBOM: Bool = false, expires: Period? = nil) {
-        self.format = format; self.passphrase = passphrase; self.csvBOM = csvBOM; self.expires = expires
+    /// Splits the copy into archives of at most this many bytes of files, each recorded as a part.
+    public var splitSize: Int?
+    public init(format: ArchiveFormat, passphrase: String? = nil, csvBOM: Bool = false, expires: Period? = nil, splitSize: Int? = nil) {
+        self.format = format; self.passphrase = passphrase; self.csvBOM = csvBOM; self.expires = expires; self.splitSize = splitSize
     }
 }
 
@@ -339,6 +342,7 @@ public final class RequestService: Sendable {
             export.archiveName = name
             export.passphrase = packing.passphrase
             export.csvBOM = packing.csvBOM
+            export.splitSize = packing.splitSize
             export.publish = false
             let expiresOn = (packing.expires ?? map.ledger.expiresAfter).map { $0.after(Day(utc: now())) }
             export.expiresOn = expiresOn
@@ -347,25 +351,33 @@ public final class RequestService: Sendable {
             let exporter = Exporter(map: map, indexFolder: indexFolder, logger: logger)
             let result: ExportResult
             if let sources { result = try await exporter.export(export, using: sources) } else { result = try await exporter.export(export) }
-            guard let archive = result.archive, let finished = result.unpublished.first,
-                  let sha = result.archiveSHA256, let size = result.archiveSize else {
+            let finished = result.unpublished
+            guard let archive = result.archive, !finished.isEmpty, result.partDigests.count == finished.count else {
                 throw DossierError(.internal, "the export wrote no archive")
             }
             do throws(DossierError) { try checkApproved(current); try checkApprovedData(current, fingerprint: result.fingerprint) } catch {
-                unlink(finished.temporary.path)
+                for f in finished { unlink(f.temporary.path) }
                 throw error
             }
-            var delivery = Delivery(copy: copy, at: now(), fee: Self.amount(fee), currency: currency, sha256: sha, size: size,
+            let parts = zip(finished, result.partDigests).map { DeliveryPart(path: $0.destination.path, sha256: $1.sha256, size: $1.size) }
+            var delivery = Delivery(copy: copy, at: now(), fee: Self.amount(fee), currency: currency, sha256: parts[0].sha256, size: parts[0].size,
                                     format: format.rawValue, path: archive.path, fingerprint: result.fingerprint, expiresOn: expiresOn)
+            if parts.count > 1 {
+                delivery.parts = parts
+                delivery.sha256 = SHA256.hash(data: Data(DeliveryPart.list(parts).utf8)).map { String(format: "%02x", $0) }.joined()
+                delivery.size = parts.reduce(0) { $0 + $1.size }
+            }
             delivery.identifiers = result.identifiers
-            // The archive is renamed into place inside the transaction that records it, just before the
-            // commit: a crash leaves both or neither, but for the instant of the commit itself.
+            // The archives are renamed into place inside the transaction that records them, just before
+            // the commit: a crash leaves both or neither, but for the instant of the commit itself.
             do {
                 try await ledger.recordDelivery(delivery, for: claim, note: "copy \(copy) delivered (fee \(Self.amount(fee)) \(currency))",
-                                          beforeCommit: { () throws(DossierError) in try finished.publish() })
+                                          beforeCommit: { () throws(DossierError) in for f in finished { try f.publish() } })
             } catch {
-                unlink(finished.temporary.path)
-                if (try? await request(r.id).deliveries.contains { $0.copy == copy }) != true { unlink(archive.path) }
+                for f in finished { unlink(f.temporary.path) }
+                if (try? await request(r.id).deliveries.contains { $0.copy == copy }) != true {
+                    for f in finished { unlink(f.destination.path) }
+                }
                 throw error
             }
             return delivery
@@ -380,7 +392,7 @@ public final class RequestService: Sendable {
     func removeLeftovers(of r: RequestRecord, in archives: URL) throws(DossierError) {
         let fm = FileManager.default
         guard let names = try? fm.contentsOfDirectory(atPath: archives.path) else { return }
-        let delivered = Set(r.deliveries.map { URL(fileURLWithPath: $0.path).lastPathComponent })
+        let delivered = Set(r.deliveries.flatMap { $0.paths.map { URL(fileURLWithPath: $0).lastPathComponent } })
         for name in names {
             let stale = name.hasPrefix(".dossier-staging-\(r.id)-")
                 || (name.hasPrefix(".dossier-\(r.id)-copy") && name.hasSuffix(".partial"))

@@ -159,6 +159,9 @@ public final class PostgresLedger: Ledger {
         (5, "fields withheld at review", [
             "ALTER TABLE requests ADD COLUMN reviewed_redactions text, ADD COLUMN approved_redactions text",
         ]),
+        (6, "copies split into parts", [
+            "ALTER TABLE deliveries ADD COLUMN parts text",
+        ]),
     ]
 
     static func migrate(_ c: PostgresConnection, endpoint: PostgresEndpoint) async throws(DossierError) {
@@ -440,10 +443,10 @@ public final class PostgresLedger: Ledger {
             }
             let status = Self.text(try await Self.rows(c, "SELECT status FROM requests WHERE id = $1", [claim.requestID]).first?["status"]) ?? ""
             try await Self.execute(c, """
-                INSERT INTO deliveries (request_id, copy, at, fee, currency, sha256, size, format, path, fingerprint, expires_on)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                INSERT INTO deliveries (request_id, copy, at, fee, currency, sha256, size, format, path, fingerprint, expires_on, parts)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
                 """, [claim.requestID, String(d.copy), AuditChain.timestamp(d.at), d.fee, d.currency, d.sha256, String(d.size),
-                      d.format, d.path, d.fingerprint, d.expiresOn?.description])
+                      d.format, d.path, d.fingerprint, d.expiresOn?.description, DeliveryPart.json(d.parts)])
             for id in Set(d.identifiers) {
                 try await Self.execute(c, "INSERT INTO delivery_identifiers (request_id, copy, kind, value) VALUES ($1, $2, $3, $4)",
                                        [claim.requestID, String(d.copy), id.kind.name, id.value])
@@ -456,7 +459,7 @@ public final class PostgresLedger: Ledger {
             try await Self.appendAudit(c, at: d.at, request: claim.requestID, action: "delivered", detail: [
                 ("copy", String(d.copy)), ("fee", d.fee), ("currency", d.currency), ("sha256", d.sha256),
                 ("size", String(d.size)), ("format", d.format), ("fingerprint", d.fingerprint),
-            ] + (d.expiresOn.map { [("expires_on", $0.description)] } ?? []))
+            ] + (d.expiresOn.map { [("expires_on", $0.description)] } ?? []) + (d.parts.isEmpty ? [] : [("parts", String(d.parts.count))]))
             try await Self.execute(c, "DELETE FROM claims WHERE request_id = $1", [claim.requestID])
             try beforeCommit()
         }
@@ -548,10 +551,12 @@ public final class PostgresLedger: Ledger {
     }
 
     static func delivery(_ r: [String: Value]) -> Delivery {
-        Delivery(copy: int(r["copy"]), at: time(r["at"]), fee: text(r["fee"]) ?? "", currency: text(r["currency"]) ?? "",
+        var d = Delivery(copy: int(r["copy"]), at: time(r["at"]), fee: text(r["fee"]) ?? "", currency: text(r["currency"]) ?? "",
                  sha256: text(r["sha256"]) ?? "", size: int(r["size"]), format: text(r["format"]) ?? "", path: text(r["path"]) ?? "",
                  fingerprint: text(r["fingerprint"]) ?? "", expiresOn: text(r["expires_on"]).flatMap(Day.init),
                  purgedAt: r["purged_at"].flatMap { $0.isNull ? nil : time($0) })
+        d.parts = DeliveryPart.parse(text(r["parts"]))
+        return d
     }
 
     public func expiredDeliveries(before day: Day) async throws(DossierError) -> [(requestID: String, delivery: Delivery)] {

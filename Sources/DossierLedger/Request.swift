@@ -39,11 +39,46 @@ public struct Delivery: Sendable {
     /// Every identifier the copy's identity resolution found (given ones included): a later request
     /// by any of them is the same subject (Art. 12(5)). Written with the delivery; not read back.
     public var identifiers: [Identifier] = []
+    /// The archives of a copy split into parts (`--split-size`), in order; empty for one archive.
+    /// Then `path` is part 1's, `size` the parts' total, and `sha256` the hash of `partsList`.
+    public var parts: [DeliveryPart] = []
+    /// Every archive file of the copy: the parts, or the one archive.
+    public var paths: [String] { parts.isEmpty ? [path] : parts.map(\.path) }
     public init(copy: Int, at: Date, fee: String, currency: String, sha256: String, size: Int, format: String, path: String, fingerprint: String,
                 expiresOn: Day? = nil, purgedAt: Date? = nil) {
         self.copy = copy; self.at = at; self.fee = fee; self.currency = currency; self.sha256 = sha256
         self.size = size; self.format = format; self.path = path; self.fingerprint = fingerprint
         self.expiresOn = expiresOn; self.purgedAt = purgedAt
+    }
+}
+
+/// One archive of a copy split into parts.
+public struct DeliveryPart: Sendable, Equatable {
+    public var path: String
+    public var sha256: String
+    public var size: Int
+    public init(path: String, sha256: String, size: Int) { self.path = path; self.sha256 = sha256; self.size = size }
+
+    /// The parts as `sha256sum -c` reads them in the archives folder (`<hash>  <file name>` lines):
+    /// a split copy's `sha256` is this text's hash.
+    public static func list(_ parts: [DeliveryPart]) -> String {
+        parts.map { "\($0.sha256)  \(URL(fileURLWithPath: $0.path).lastPathComponent)\n" }.joined()
+    }
+
+    /// The parts as the ledger stores them: a JSON array of `{"path", "sha256", "size"}`.
+    public static func json(_ parts: [DeliveryPart]) -> String? {
+        guard !parts.isEmpty else { return nil }
+        return Value.array(parts.map { p in .object(Fields([("path", .string(p.path)), ("sha256", .string(p.sha256)), ("size", .number(String(p.size)))])) }).jsonText()
+    }
+
+    /// Reads what `json` wrote; empty for nil or anything else.
+    public static func parse(_ text: String?) -> [DeliveryPart] {
+        guard let text, case .array(let items)? = try? JSON.parse(text) else { return [] }
+        return items.compactMap { item in
+            guard case .object(let f) = item, let path = f["path"]?.scalarText, let sha = f["sha256"]?.scalarText,
+                  let size = f["size"]?.scalarText.flatMap({ Int($0) }) else { return nil }
+            return DeliveryPart(path: path, sha256: sha, size: size)
+        }
     }
 }
 

@@ -111,6 +111,9 @@ public final class SQLiteLedger: Ledger {
                 ALTER TABLE requests ADD COLUMN approved_redactions TEXT;
                 """)
         }
+        m.registerMigration("v7: copies split into parts") { db in
+            try db.execute(sql: "ALTER TABLE deliveries ADD COLUMN parts TEXT")
+        }
         return m
     }
 
@@ -276,10 +279,10 @@ public final class SQLiteLedger: Ledger {
             }
             let status = try String.fetchOne(db, sql: "SELECT status FROM requests WHERE id = ?", arguments: [claim.requestID]) ?? ""
             try db.execute(sql: """
-                INSERT INTO deliveries (request_id, copy, at, fee, currency, sha256, size, format, path, fingerprint, expires_on)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO deliveries (request_id, copy, at, fee, currency, sha256, size, format, path, fingerprint, expires_on, parts)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [claim.requestID, d.copy, Self.timestamp(d.at), d.fee, d.currency, d.sha256, d.size, d.format, d.path,
-                                 d.fingerprint, d.expiresOn?.description])
+                                 d.fingerprint, d.expiresOn?.description, DeliveryPart.json(d.parts)])
             for id in Set(d.identifiers) {
                 try db.execute(sql: "INSERT INTO delivery_identifiers (request_id, copy, kind, value) VALUES (?, ?, ?, ?)",
                                arguments: [claim.requestID, d.copy, id.kind.name, id.value])
@@ -292,7 +295,7 @@ public final class SQLiteLedger: Ledger {
             try Self.appendAudit(db, at: d.at, request: claim.requestID, action: "delivered", detail: [
                 ("copy", String(d.copy)), ("fee", d.fee), ("currency", d.currency), ("sha256", d.sha256),
                 ("size", String(d.size)), ("format", d.format), ("fingerprint", d.fingerprint),
-            ] + (d.expiresOn.map { [("expires_on", $0.description)] } ?? []))
+            ] + (d.expiresOn.map { [("expires_on", $0.description)] } ?? []) + (d.parts.isEmpty ? [] : [("parts", String(d.parts.count))]))
             try db.execute(sql: "DELETE FROM claims WHERE request_id = ?", arguments: [claim.requestID])
             try beforeCommit()
         }
@@ -355,9 +358,11 @@ public final class SQLiteLedger: Ledger {
     }
 
     static func delivery(_ r: Row) -> Delivery {
-        Delivery(copy: r["copy"], at: date(r["at"]), fee: r["fee"], currency: r["currency"], sha256: r["sha256"],
+        var d = Delivery(copy: r["copy"], at: date(r["at"]), fee: r["fee"], currency: r["currency"], sha256: r["sha256"],
                  size: r["size"], format: r["format"], path: r["path"], fingerprint: r["fingerprint"],
                  expiresOn: (r["expires_on"] as String?).flatMap(Day.init), purgedAt: (r["purged_at"] as String?).map(date))
+        d.parts = DeliveryPart.parse(r["parts"])
+        return d
     }
 
     public func expiredDeliveries(before day: Day) throws(DossierError) -> [(requestID: String, delivery: Delivery)] {

@@ -5,7 +5,7 @@ import Foundation
 
 extension ArchiveFormat: ExpressibleByArgument {}
 
-/// How the bundle is packed: format, encryption, CSV byte order mark.
+/// How the bundle is packed: format, encryption, CSV byte order mark, parts.
 struct ArchiveOptions: ParsableArguments {
     @Option(name: .long, help: "Archive format: zip, tar.gz or tar.zst.")
     var format: ArchiveFormat = .zip
@@ -18,6 +18,14 @@ struct ArchiveOptions: ParsableArguments {
 
     @Flag(name: .customLong("csv-bom"), help: "Start every CSV with a UTF-8 byte order mark, for spreadsheet programs that need one.")
     var csvBOM = false
+
+    @Option(name: .customLong("split-size"), help: ArgumentHelp("Split into archives that each open on their own, each holding at most this much (2G, 500M, 100K); every part's path is printed, in order.", valueName: "size"))
+    var splitSize: String?
+
+    /// `--split-size` in bytes, if given.
+    func splitBytes() throws(DossierError) -> Int? {
+        try splitSize.map { s throws(DossierError) in try parseSize(s) }
+    }
 
     /// The passphrase to encrypt with, if any; a generated one is printed once on stderr.
     func passphrase() throws(DossierError) -> String? {

@@ -30,9 +30,6 @@ struct Export: AsyncParsableCommand {
 
     @OptionGroup var archive: ArchiveOptions
 
-    @Option(name: .customLong("split-size"), help: ArgumentHelp("Split into archives that each open on their own, each holding at most this much (2G, 500M, 100K); every part's path is printed, in order.", valueName: "size"))
-    var splitSize: String?
-
     @Option(name: .long, help: ArgumentHelp("The folder to write the archive into (created when missing).", valueName: "dir"))
     var out: String = "."
 
@@ -60,7 +57,7 @@ struct Export: AsyncParsableCommand {
         let requestID = self.requestID ?? Self.generatedRequestID(date)
         var request = ExportRequest(identifiers: identifiers, format: archive.format, outputDirectory: URL(fileURLWithPath: out),
                                     requestID: requestID, asOf: date, language: language, kind: kind)
-        request.splitSize = try splitSize.map { s throws(DossierError) in try parseSize(s) }
+        request.splitSize = try archive.splitBytes()
         request.csvBOM = archive.csvBOM
         request.passphrase = try archive.passphrase()
         if dryRun {

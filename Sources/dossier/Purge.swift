@@ -23,7 +23,8 @@ struct Purge: AsyncParsableCommand {
         let purged = try await options.service().purge(today: try options.day())
         for p in purged {
             let expiry = p.delivery.expiresOn.map { " (kept until \($0))" } ?? ""
-            print("purged: \(p.requestID) copy \(p.delivery.copy)\(expiry): \(p.delivery.path)\(p.fileExisted ? "" : " (already gone)")")
+            let parts = p.delivery.parts.count > 1 ? " and the \(p.delivery.parts.count - 1) further part(s) beside it" : ""
+            print("purged: \(p.requestID) copy \(p.delivery.copy)\(expiry): \(p.delivery.path)\(parts)\(p.fileExisted ? "" : " (already gone)")")
         }
         print("purge: \(purged.count) archive\(purged.count == 1 ? "" : "s") deleted")
     }

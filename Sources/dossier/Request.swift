@@ -236,7 +236,8 @@ struct RequestWithdraw: AsyncParsableCommand {
 
 extension Packing {
     init(_ options: ArchiveOptions, expires: Period? = nil) throws(DossierError) {
-        self.init(format: options.format, passphrase: try options.passphrase(), csvBOM: options.csvBOM, expires: expires)
+        self.init(format: options.format, passphrase: try options.passphrase(), csvBOM: options.csvBOM, expires: expires,
+                  splitSize: try options.splitBytes())
     }
 }
 

@@ -29,6 +29,9 @@ func requestJSON(_ r: RequestRecord, history: Bool) -> Value {
             ("sha256", .string(d.sha256)), ("size", .number(String(d.size))), ("format", .string(d.format)),
             ("path", .string(d.path)), ("at", .string(d.at.utcTimestamp)), ("fingerprint", .string(d.fingerprint)),
             ("expires_on", text(d.expiresOn?.description)), ("purged_at", text(d.purgedAt?.utcTimestamp)),
+            ("parts", .array(d.parts.map { p in .object(Fields([
+                ("path", .string(p.path)), ("sha256", .string(p.sha256)), ("size", .number(String(p.size))),
+            ])) })),
         ])) })),
     ])
     if history {
@@ -39,10 +42,14 @@ func requestJSON(_ r: RequestRecord, history: Bool) -> Value {
     return .object(f)
 }
 
-/// The two lines `fulfil` and an accepted `copy` print: what was delivered, then the archive's path last.
+/// What `fulfil` and an accepted `copy` print: what was delivered, then the archive's path (each part's, in order) last.
 func printDelivery(_ d: Delivery) {
-    print("copy \(d.copy) delivered, fee \(d.fee) \(d.currency), sha256 \(d.sha256)")
-    print(d.path)
+    if d.parts.isEmpty {
+        print("copy \(d.copy) delivered, fee \(d.fee) \(d.currency), sha256 \(d.sha256)")
+    } else {
+        print("copy \(d.copy) delivered in \(d.parts.count) parts, fee \(d.fee) \(d.currency), sha256 of the parts' list \(d.sha256)")
+    }
+    for path in d.paths { print(path) }
 }
 
 struct RequestShow: AsyncParsableCommand {
@@ -68,7 +75,11 @@ struct RequestShow: AsyncParsableCommand {
         for d in r.deliveries {
             print("copy \(d.copy)    \(d.at.utcTimestamp)  fee \(d.fee) \(d.currency)  \(d.format)  \(d.size) bytes  sha256 \(d.sha256)")
             let kept = d.purgedAt.map { "  (purged \($0.utcTimestamp))" } ?? d.expiresOn.map { "  (kept until \($0))" } ?? ""
-            print("          \(d.path)\(kept)")
+            if d.parts.isEmpty {
+                print("          \(d.path)\(kept)")
+            } else {
+                for (i, p) in d.parts.enumerated() { print("  part \(i + 1)  \(p.size) bytes  sha256 \(p.sha256)  \(p.path)\(kept)") }
+            }
         }
         for h in r.history { print("history   \(h.at.utcTimestamp)  \(h.from?.rawValue ?? "-") → \(h.to.rawValue)  \(h.note ?? "")") }
     }

@@ -65,8 +65,11 @@ public struct ExportResult: Sendable {
     public let parts: [URL]
     /// The archives still under their temporary names when the request asked not to publish them.
     public var unpublished: [FinishedArchive] = []
+    /// The first archive's SHA-256 and size.
     public let archiveSHA256: String?
     public let archiveSize: Int?
+    /// Every archive's SHA-256 and size, in the order of `parts`.
+    public var partDigests: [(sha256: String, size: Int)] = []
     /// SHA-256 over the data files' paths and hashes: what the person's data is, without times or ids.
     public let fingerprint: String
     public let requestID: String

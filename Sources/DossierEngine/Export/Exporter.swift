@@ -198,10 +198,15 @@ public struct Exporter: Sendable {
 
         // Pack.
         let archives = try Packer(request: request).pack([manifestFile, sumsFile] + files, from: bundle)
-        let first = request.publish ? archives[0].destination : archives[0].temporary
-        let described = try BundleFile.describe(first.lastPathComponent, in: out)
+        var digests: [(sha256: String, size: Int)] = []
+        for archive in archives {
+            let file = request.publish ? archive.destination : archive.temporary
+            let described = try BundleFile.describe(file.lastPathComponent, in: out)
+            digests.append((described.sha256, described.bytes))
+        }
         log.info("archive written", metadata: ["format": "\(request.format.rawValue)", "parts": "\(archives.count)"])
-        var result = outcome(parts: archives.map(\.destination), sha256: described.sha256, size: described.bytes)
+        var result = outcome(parts: archives.map(\.destination), sha256: digests[0].sha256, size: digests[0].size)
+        result.partDigests = digests
         if !request.publish { result.unpublished = archives }
         return result
     }
