@@ -68,6 +68,14 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Direct transmission (Art. 20(2)): one archive POSTed over verified HTTPS, streamed, retry-safe.
+        .target(name: "DossierTransmission", dependencies: [
+            "DossierModel",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         // JSON, CSV and XML writers for the bundle.
         .target(name: "DossierFormats", dependencies: ["DossierModel", "CLibXML2"]),
         // libarchive: zip and tar.gz, streamed, written under a temporary name.
@@ -89,12 +97,12 @@ let package = Package(
         // The flow: resolve, collect, redact, assemble, pack; and the request workflow on the ledger.
         .target(name: "DossierEngine", dependencies: [
             "DossierModel", "DossierMap", "DossierIdentity", "DossierCollectors", "DossierFormats",
-            "DossierArchive", "DossierLedger", "DossierReport", "DossierPostgres",
+            "DossierArchive", "DossierLedger", "DossierReport", "DossierPostgres", "DossierTransmission",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "dossier", dependencies: [
-            "DossierEngine", "DossierModel", "DossierMap", "DossierLedger", "DossierArchive", "DossierCollectors",
+            "DossierEngine", "DossierModel", "DossierMap", "DossierLedger", "DossierArchive", "DossierCollectors", "DossierTransmission",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -315,17 +315,7 @@ public final class RequestService: Sendable {
         let claim: Claim
         if let claimed { claim = claimed } else { claim = try await ledger.claim(r.id, at: now()) }
         // A lease is renewed while the copy is produced; a claim lost meanwhile makes the delivery fail.
-        let renewal = ledger.renewalInterval.map { interval in
-            Task { [ledger, logger] in
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: interval)
-                    if Task.isCancelled { break }
-                    do throws(DossierError) { try await ledger.renew(claim) } catch {
-                        logger.warning("the claim could not be renewed", metadata: ["request": "\(claim.requestID)"])
-                    }
-                }
-            }
-        }
+        let renewal = renewing(claim)
         defer { renewal?.cancel() }
         do throws(DossierError) {
             let current = try await request(r.id)
@@ -387,7 +377,22 @@ public final class RequestService: Sendable {
         }
     }
 
-    /// What a process killed while producing a copy may have left: a staging folder, a partial
+    /// Renews the claim's lease until the task is cancelled (nil when the ledger's claims do not expire).
+    func renewing(_ claim: Claim) -> Task<Void, Never>? {
+        ledger.renewalInterval.map { interval in
+            Task { [ledger, logger] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: interval)
+                    if Task.isCancelled { break }
+                    do throws(DossierError) { try await ledger.renew(claim) } catch {
+                        logger.warning("the claim could not be renewed", metadata: ["request": "\(claim.requestID)"])
+                    }
+                }
+            }
+        }
+    }
+
+        /// What a process killed while producing a copy may have left: a staging folder, a partial
     /// archive, or a finished archive whose delivery was never recorded. Runs under the claim.
     func removeLeftovers(of r: RequestRecord, in archives: URL) throws(DossierError) {
         let fm = FileManager.default

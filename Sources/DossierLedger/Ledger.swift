@@ -52,5 +52,8 @@ public protocol Ledger: AnyObject, Sendable {
     func expiredDeliveries(before day: Day) async throws(DossierError) -> [(requestID: String, delivery: Delivery)]
     /// Records that copy `copy` of `requestID` was purged (with an audit row), running `beforeCommit`
     /// (the archive's deletion) as the transaction's last step; false when it was purged meanwhile.
-    func markPurged(requestID: String, copy: Int, at: Date, beforeCommit: () throws(DossierError) -> Void) async throws(DossierError) -> Bool
+    /// Records a transmission of a copy to another controller (accepted or failed), with an audit row
+    /// (`transmitted` or `transmission_failed`), in one transaction.
+    func recordTransmission(_ transmission: Transmission, requestID: String) async throws(DossierError)
+        func markPurged(requestID: String, copy: Int, at: Date, beforeCommit: () throws(DossierError) -> Void) async throws(DossierError) -> Bool
 }

@@ -162,6 +162,16 @@ public final class PostgresLedger: Ledger {
         (6, "copies split into parts", [
             "ALTER TABLE deliveries ADD COLUMN parts text",
         ]),
+        (7, "copies sent to other controllers", [
+            """
+            CREATE TABLE transmissions (
+                id bigserial PRIMARY KEY, request_id text NOT NULL, copy integer NOT NULL, at timestamptz NOT NULL,
+                destination text NOT NULL, idempotency_key text NOT NULL, accepted boolean NOT NULL, status integer,
+                response_sha256 text, response_size bigint, response text, attempts integer NOT NULL, error text,
+                FOREIGN KEY (request_id, copy) REFERENCES deliveries(request_id, copy))
+            """,
+            "CREATE INDEX transmissions_request ON transmissions (request_id)",
+        ]),
     ]
 
     static func migrate(_ c: PostgresConnection, endpoint: PostgresEndpoint) async throws(DossierError) {
@@ -506,6 +516,13 @@ public final class PostgresLedger: Ledger {
         let identifiers = try await rows(c, "SELECT kind, value FROM request_identifiers WHERE request_id = $1 ORDER BY kind COLLATE \"C\", value COLLATE \"C\"", [id])
             .map { Identifier(kind: IdentifierKind(text($0["kind"]) ?? ""), value: text($0["value"]) ?? "") }
         let deliveries = try await rows(c, "SELECT * FROM deliveries WHERE request_id = $1 ORDER BY copy", [id]).map(delivery)
+        let transmissions = try await rows(c, "SELECT * FROM transmissions WHERE request_id = $1 ORDER BY id", [id]).map { t in
+            Transmission(copy: int(t["copy"]), at: time(t["at"]), destination: text(t["destination"]) ?? "",
+                         idempotencyKey: text(t["idempotency_key"]) ?? "", accepted: text(t["accepted"]) == "true",
+                         status: text(t["status"]).flatMap { Int($0) }, responseSHA256: text(t["response_sha256"]),
+                         responseSize: text(t["response_size"]).flatMap { Int($0) }, response: text(t["response"]),
+                         attempts: int(t["attempts"]), error: text(t["error"]))
+        }
         let history = withHistory ? try await rows(c, "SELECT * FROM history WHERE request_id = $1 ORDER BY id", [id]).map { h in
             HistoryEvent(at: time(h["at"]), from: text(h["from_status"]).flatMap(RequestStatus.init(rawValue:)),
                          to: RequestStatus(rawValue: text(h["to_status"]) ?? "") ?? .received, note: text(h["note"]))
@@ -531,7 +548,7 @@ public final class PostgresLedger: Ledger {
             reviewedAt: row["reviewed_at"].flatMap { $0.isNull ? nil : time($0) }, reviewedFingerprint: text(row["reviewed_fingerprint"]),
             approvedBy: text(row["approved_by"]), approvedAt: row["approved_at"].flatMap { $0.isNull ? nil : time($0) },
             approvedFingerprint: text(row["approved_fingerprint"]),
-            reviewedRedactions: text(row["reviewed_redactions"]), approvedRedactions: text(row["approved_redactions"]))
+            reviewedRedactions: text(row["reviewed_redactions"]), approvedRedactions: text(row["approved_redactions"]), transmissions: transmissions)
     }
 
     static func day(_ v: Value?) throws -> Day {
@@ -568,7 +585,19 @@ public final class PostgresLedger: Ledger {
         }
     }
 
-    public func markPurged(requestID: String, copy: Int, at: Date, beforeCommit: () throws(DossierError) -> Void) async throws(DossierError) -> Bool {
+    public func recordTransmission(_ t: Transmission, requestID: String) async throws(DossierError) {
+        try await transaction("record the transmission") { c in
+            try await Self.execute(c, """
+                INSERT INTO transmissions (request_id, copy, at, destination, idempotency_key, accepted, status, response_sha256,
+                                           response_size, response, attempts, error)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                """, [requestID, String(t.copy), AuditChain.timestamp(t.at), t.destination, t.idempotencyKey, t.accepted ? "true" : "false",
+                      t.status.map(String.init), t.responseSHA256, t.responseSize.map(String.init), t.response, String(t.attempts), t.error])
+            try await Self.appendAudit(c, at: t.at, request: requestID, action: t.accepted ? "transmitted" : "transmission_failed", detail: t.auditDetail)
+        }
+    }
+
+        public func markPurged(requestID: String, copy: Int, at: Date, beforeCommit: () throws(DossierError) -> Void) async throws(DossierError) -> Bool {
         try await transaction("record the purge") { c in
             guard let row = try await Self.rows(c, "SELECT * FROM deliveries WHERE request_id = $1 AND copy = $2 AND purged_at IS NULL FOR UPDATE",
                                                 [requestID, String(copy)]).first else { return false }

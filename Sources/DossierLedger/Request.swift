@@ -82,6 +82,44 @@ public struct DeliveryPart: Sendable, Equatable {
     }
 }
 
+/// A copy sent straight to another controller (Art. 20(2)), as `request transmit` recorded it:
+/// accepted, or the last thing that went wrong.
+public struct Transmission: Sendable {
+    public var copy: Int
+    public var at: Date
+    /// The receiver's address without its query: `https://import.example.com/v1/archives`.
+    public var destination: String
+    /// Sent with every attempt; the same for every retry of this copy to this destination.
+    public var idempotencyKey: String
+    /// True when the receiver answered 2xx.
+    public var accepted: Bool
+    /// The receiver's last HTTP status; nil when it never answered.
+    public var status: Int?
+    public var responseSHA256: String?
+    public var responseSize: Int?
+    /// The start of the answer (4 KiB at most) when it is text.
+    public var response: String?
+    public var attempts: Int
+    /// Why it failed, in one sentence; nil when accepted.
+    public var error: String?
+    public init(copy: Int, at: Date, destination: String, idempotencyKey: String, accepted: Bool, status: Int?,
+                responseSHA256: String?, responseSize: Int?, response: String?, attempts: Int, error: String?) {
+        self.copy = copy; self.at = at; self.destination = destination; self.idempotencyKey = idempotencyKey
+        self.accepted = accepted; self.status = status; self.responseSHA256 = responseSHA256; self.responseSize = responseSize
+        self.response = response; self.attempts = attempts; self.error = error
+    }
+
+    /// The destination's host: all the audit trail keeps of the address (a path may name a person).
+    public var host: String { URL(string: destination)?.host ?? "" }
+
+    /// The audit row's detail: no personal data (copy, host, status, hashes, key, attempts).
+    public var auditDetail: [(String, String)] {
+        [("copy", String(copy)), ("host", host), ("idempotency_key", idempotencyKey), ("attempts", String(attempts))]
+            + (status.map { [("status", String($0))] } ?? [])
+            + (responseSHA256.map { [("response_sha256", $0)] } ?? [])
+    }
+}
+
 /// One change in a request's history.
 public struct HistoryEvent: Sendable {
     public var at: Date
@@ -129,6 +167,8 @@ public struct RequestRecord: Sendable {
     /// the ones its approval released the copy with.
     public var reviewedRedactions: String? = nil
     public var approvedRedactions: String? = nil
+    /// Copies sent to other controllers (`request transmit`), in order, failed attempts included.
+    public var transmissions: [Transmission] = []
 
     public var isVerified: Bool { verifiedAt != nil }
     public var isApproved: Bool { approvedAt != nil }

@@ -114,6 +114,16 @@ public final class SQLiteLedger: Ledger {
         m.registerMigration("v7: copies split into parts") { db in
             try db.execute(sql: "ALTER TABLE deliveries ADD COLUMN parts TEXT")
         }
+        m.registerMigration("v8: copies sent to other controllers") { db in
+            try db.execute(sql: """
+                CREATE TABLE transmissions (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL, copy INTEGER NOT NULL, at TEXT NOT NULL,
+                    destination TEXT NOT NULL, idempotency_key TEXT NOT NULL, accepted INTEGER NOT NULL, status INTEGER,
+                    response_sha256 TEXT, response_size INTEGER, response TEXT, attempts INTEGER NOT NULL, error TEXT,
+                    FOREIGN KEY (request_id, copy) REFERENCES deliveries(request_id, copy));
+                CREATE INDEX transmissions_request ON transmissions(request_id);
+                """)
+        }
         return m
     }
 
@@ -330,6 +340,11 @@ public final class SQLiteLedger: Ledger {
         let identifiers = try Row.fetchAll(db, sql: "SELECT kind, value FROM request_identifiers WHERE request_id = ? ORDER BY kind, value", arguments: [id])
             .map { Identifier(kind: IdentifierKind($0["kind"]), value: $0["value"]) }
         let deliveries = try Row.fetchAll(db, sql: "SELECT * FROM deliveries WHERE request_id = ? ORDER BY copy", arguments: [id]).map(delivery)
+        let transmissions = try Row.fetchAll(db, sql: "SELECT * FROM transmissions WHERE request_id = ? ORDER BY id", arguments: [id]).map { t in
+            Transmission(copy: t["copy"], at: date(t["at"]), destination: t["destination"], idempotencyKey: t["idempotency_key"],
+                         accepted: (t["accepted"] as Int) != 0, status: t["status"], responseSHA256: t["response_sha256"],
+                         responseSize: t["response_size"], response: t["response"], attempts: t["attempts"], error: t["error"])
+        }
         let history = withHistory ? try Row.fetchAll(db, sql: "SELECT * FROM history WHERE request_id = ? ORDER BY id", arguments: [id]).map { h in
             HistoryEvent(at: date(h["at"]), from: (h["from_status"] as String?).flatMap(RequestStatus.init(rawValue:)),
                          to: RequestStatus(rawValue: h["to_status"]) ?? .received, note: h["note"])
@@ -354,7 +369,7 @@ public final class SQLiteLedger: Ledger {
             reviewedAt: (row["reviewed_at"] as String?).map(date), reviewedFingerprint: row["reviewed_fingerprint"],
             approvedBy: row["approved_by"], approvedAt: (row["approved_at"] as String?).map(date),
             approvedFingerprint: row["approved_fingerprint"],
-            reviewedRedactions: row["reviewed_redactions"], approvedRedactions: row["approved_redactions"])
+            reviewedRedactions: row["reviewed_redactions"], approvedRedactions: row["approved_redactions"], transmissions: transmissions)
     }
 
     static func delivery(_ r: Row) -> Delivery {
@@ -374,7 +389,19 @@ public final class SQLiteLedger: Ledger {
         }
     }
 
-    public func markPurged(requestID: String, copy: Int, at: Date, beforeCommit: () throws(DossierError) -> Void) throws(DossierError) -> Bool {
+    public func recordTransmission(_ t: Transmission, requestID: String) throws(DossierError) {
+        try write("record the transmission") { db in
+            try db.execute(sql: """
+                INSERT INTO transmissions (request_id, copy, at, destination, idempotency_key, accepted, status, response_sha256,
+                                           response_size, response, attempts, error)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [requestID, t.copy, Self.timestamp(t.at), t.destination, t.idempotencyKey, t.accepted ? 1 : 0, t.status,
+                                 t.responseSHA256, t.responseSize, t.response, t.attempts, t.error])
+            try Self.appendAudit(db, at: t.at, request: requestID, action: t.accepted ? "transmitted" : "transmission_failed", detail: t.auditDetail)
+        }
+    }
+
+        public func markPurged(requestID: String, copy: Int, at: Date, beforeCommit: () throws(DossierError) -> Void) throws(DossierError) -> Bool {
         try write("record the purge") { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM deliveries WHERE request_id = ? AND copy = ? AND purged_at IS NULL",
                                              arguments: [requestID, copy]) else { return false }

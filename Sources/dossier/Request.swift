@@ -8,7 +8,7 @@ import Foundation
 /// `dossier request …`: the ledger of requests.
 struct Request: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Keep the ledger of requests: open, verify, extend, fulfil, copy, refuse, withdraw, show, list.",
+        abstract: "Keep the ledger of requests: open, verify, extend, review, fulfil, copy, transmit, refuse, withdraw, show, list.",
         discussion: """
         A request is opened when it arrives, verified before any data leaves, fulfilled with a free \
         first copy, and may receive further copies at the data map's tariff. Deadlines follow \
@@ -20,7 +20,7 @@ struct Request: ParsableCommand {
           dossier request fulfil "$id" --config map.yaml
         """,
         subcommands: [RequestOpen.self, RequestImport.self, RequestVerify.self, RequestExtend.self, RequestReview.self, RequestApprove.self,
-                      RequestFulfil.self, RequestCopy.self,
+                      RequestFulfil.self, RequestCopy.self, RequestTransmit.self,
                       RequestRefuse.self, RequestWithdraw.self, RequestShow.self, RequestList.self]
     )
 }

@@ -33,6 +33,13 @@ func requestJSON(_ r: RequestRecord, history: Bool) -> Value {
                 ("path", .string(p.path)), ("sha256", .string(p.sha256)), ("size", .number(String(p.size))),
             ])) })),
         ])) })),
+        ("transmissions", .array(r.transmissions.map { t in .object(Fields([
+            ("copy", .number(String(t.copy))), ("at", .string(t.at.utcTimestamp)), ("destination", .string(t.destination)),
+            ("accepted", .bool(t.accepted)), ("status", t.status.map { .number(String($0)) } ?? .null),
+            ("response_sha256", text(t.responseSHA256)), ("response_size", t.responseSize.map { .number(String($0)) } ?? .null),
+            ("response", text(t.response)), ("attempts", .number(String(t.attempts))),
+            ("idempotency_key", .string(t.idempotencyKey)), ("error", text(t.error)),
+        ])) })),
     ])
     if history {
         f.append("history", .array(r.history.map { h in .object(Fields([
@@ -80,6 +87,10 @@ struct RequestShow: AsyncParsableCommand {
             } else {
                 for (i, p) in d.parts.enumerated() { print("  part \(i + 1)  \(p.size) bytes  sha256 \(p.sha256)  \(p.path)\(kept)") }
             }
+        }
+        for t in r.transmissions {
+            let outcome = t.accepted ? "accepted (\(t.status ?? 0)), answer sha256 \(t.responseSHA256 ?? "")" : "failed: \(t.error ?? "")"
+            print("sent      copy \(t.copy) \(t.at.utcTimestamp) to \(t.destination): \(outcome)")
         }
         for h in r.history { print("history   \(h.at.utcTimestamp)  \(h.from?.rawValue ?? "-") → \(h.to.rawValue)  \(h.note ?? "")") }
     }

@@ -15,6 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
+import yaml
+
 import pytest
 
 from conftest import MINI_MAP, assert_one_line_error, build_mini, data_files, read_archive, run
@@ -69,6 +71,10 @@ class API(BaseHTTPRequestHandler):
             if API.flaky[key] == 2:
                 return self.reply(503, b"busy")
             return self.reply(200, json.dumps({"items": mine}).encode())
+        if url.path == "/all":       # an API that cannot filter: every record, four a page
+            start = int(q.get("from", "0"))
+            nxt = f"/all?from={start + 4}" if start + 4 < len(PEOPLE) else None
+            return self.reply(200, json.dumps({"data": PEOPLE[start:start + 4], "next": nxt}).encode())
         if url.path == "/down":
             return self.reply(500, b"down")
         if url.path == "/slow":
@@ -189,6 +195,59 @@ def test_refused_credentials_and_a_missing_token(dossier, api, tmp_path):
 ])
 def test_map_errors(dossier, api, tmp_path, replace, must):
     config = http_map(tmp_path, api, "/next?email={value}", {"records": "data.items", "next": "links.next"})
+    text = config.read_text(encoding="utf-8")
+    assert replace[0] in text, replace[0]
+    config.write_text(text.replace(replace[0], replace[1]), encoding="utf-8")
+    assert_one_line_error(run(dossier, "validate", "--config", config), 64, must)
+
+
+def listing_map(tmp_path, api):
+    """The courses read from /all, an API that cannot filter: `list:` with the lookup a record field."""
+    config = http_map(tmp_path, api, "/next?email={value}", {"records": "data", "next": "next"})
+    text = config.read_text(encoding="utf-8").replace('lookup: { email: "/next?email={value}" }',
+                                                      'list: /all\n        lookup: { email: email }')
+    config.write_text(text, encoding="utf-8")
+    return config
+
+
+def test_an_api_that_cannot_filter_is_read_once_per_run(dossier, api, tmp_path):
+    config = listing_map(tmp_path, api)
+    API.calls.clear()
+    got = courses(export(dossier, config, tmp_path / "out"))
+    assert [r["id"] for r in got] == [1, 3, 5, 7, 9, 11]
+    assert b"100000000000000000001" in json.dumps(got).encode()   # numbers as written, through the spool
+    assert [(p, q) for p, q, _ in API.calls] == [("/all", {}), ("/all", {"from": "4"}), ("/all", {"from": "8"})]
+    # the same records as the API that filters gives
+    filtered = courses(export(dossier, http_map(tmp_path / "f", api, "/next?email={value}",
+                                                {"records": "data.items", "next": "links.next"}), tmp_path / "out2"))
+    assert got == filtered
+
+    # a batch of three people reads the list once, not once per person
+    manifest = tmp_path / "people.csv"
+    manifest.write_text("request_id,email\nB-1,anna@example.pl\nB-2,other@example.pl\nB-3,nobody@example.pl\n", encoding="utf-8")
+    API.calls.clear()
+    env = dict(os.environ, LMS_API_TOKEN=TOKEN)
+    proc = subprocess.run([dossier, "batch", "--config", config, "--requests", manifest, "--out", tmp_path / "batch",
+                           "--as-of", "2026-12-06T10:00:00Z", "--jobs", "2"], capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert len(API.calls) == 3
+    counts = {}
+    for line in (tmp_path / "batch" / "report.jsonl").read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        manifest_json = json.loads(read_archive(Path(row["archive"]))["manifest.json"])
+        counts[row["request_id"]] = {d["source"] + "/" + d["dataset"]: d["count"] for d in manifest_json["datasets"]}
+    assert [counts[r]["lms/courses"] for r in ("B-1", "B-2", "B-3")] == [6, 5, 0]
+    # nothing of the list is left behind
+    assert not [p for p in Path(os.environ.get("TMPDIR", "/tmp")).glob("dossier-http-*")]
+
+
+@pytest.mark.parametrize("replace,must", [
+    (("lookup: { email: email }", 'lookup: { email: "/all?email={value}" }'), "its lookup names the field of a record"),
+    (("list: /all", "list: /all?email={value}"), "no {value}"),
+    (("list: /all", "list: all"), "the path under the source's url"),
+])
+def test_list_map_errors(dossier, api, tmp_path, replace, must):
+    config = listing_map(tmp_path, api)
     text = config.read_text(encoding="utf-8")
     assert replace[0] in text, replace[0]
     config.write_text(text.replace(replace[0], replace[1]), encoding="utf-8")

@@ -34,7 +34,8 @@ def test_processes_starting_together_apply_each_migration_once(pg_ledger):
         "3|archives that expire",
         "4|the identifiers a delivery's resolution found",
         "5|fields withheld at review",
-        "6|copies split into parts"]
+        "6|copies split into parts",
+        "7|copies sent to other controllers"]
 
 
 def test_the_database_refuses_a_second_copy_1(pg_ledger):

@@ -75,11 +75,16 @@ final class HTTPCollector: Collector {
 
     /// The lookup's pages, in order, each page's records to `each`.
     func read(dataset: Dataset, lookup: Lookup, value: String, each: (Record) throws(DossierError) -> Void) async throws(DossierError) {
+        let first = base.absoluteString + lookup.expression.replacingOccurrences(of: "{value}", with: Self.percentEncoded(value))
+        let body = dataset.options["body"].map { $0.replacingOccurrences(of: "{value}", with: Value.string(value).jsonText()) }
+        try await read(dataset: dataset, first: first, body: body, each: each)
+    }
+
+    /// Every page from `first` on, in order, each page's records to `each`.
+    func read(dataset: Dataset, first: String, body: String?, each: (Record) throws(DossierError) -> Void) async throws(DossierError) {
         let subject = "source '\(source.id)', dataset '\(dataset.id)'"
         let o = dataset.options
         let records = FieldPath(o["records"] ?? "")
-        let first = base.absoluteString + lookup.expression.replacingOccurrences(of: "{value}", with: Self.percentEncoded(value))
-        let body = o["body"].map { $0.replacingOccurrences(of: "{value}", with: Value.string(value).jsonText()) }
         var url = first
         var page = 1
         if let param = o["page_param"] { url = Self.adding(param, "1", to: first) }

@@ -15,11 +15,15 @@ import Foundation
 ///       lookup: { email: "/enrolments?email={value}" }   # {value} percent-encoded, never spliced
 ///       records: data.items                     # where the records are in each page ('.': the page is the list)
 ///       next: links.next                        # a next-page link; or cursor + cursor_param, or page_param
+///     newsletter:                               # an API that cannot filter by the identifier:
+///       list: /recipients                       # read once per run, indexed, then looked up locally
+///       records: data
+///       lookup: { email: address }              # the field of each record that holds the identifier
 /// ```
 enum HTTPKind: SourceKind {
     static let name = "http"
     static let sourceKeys: Set<String> = ["url", "url_env", "token_env", "user_env", "password_env", "timeout"]
-    static let datasetKeys: Set<String> = ["records", "next", "cursor", "cursor_param", "page_param", "method", "body"]
+    static let datasetKeys: Set<String> = ["records", "next", "cursor", "cursor_param", "page_param", "method", "body", "list"]
 
     static let defaultTimeout = 30
 
@@ -63,7 +67,13 @@ enum HTTPKind: SourceKind {
             let method = try value.nonEmptyString().uppercased()
             guard method == "GET" || method == "POST" else { throw value.fail("method is GET or POST") }
             dataset.options[key] = method
-        case "body":
+        case "list":
+            let list = try value.nonEmptyString()
+            guard list.hasPrefix("/") || list.hasPrefix("?"), !list.contains("{value}") else {
+                throw value.fail("list is the path under the source's url that lists every record, such as /recipients (no {value}: the API cannot filter)")
+            }
+            dataset.options[key] = list
+                case "body":
             let body = try value.nonEmptyString()
             guard body.contains("{value}") else { throw value.fail("body must hold {value}, where the identifier goes (as a JSON string)") }
             dataset.options[key] = body
@@ -72,11 +82,9 @@ enum HTTPKind: SourceKind {
         }
     }
 
-    static func check(lookup expression: String, at value: MapNode) throws(DossierError) {
-        guard expression.hasPrefix("/") || expression.hasPrefix("?") else {
-            throw value.fail("an HTTP lookup is a path under the source's url, such as /people?email={value}")
-        }
-    }
+    /// A lookup is a path with `{value}`, or, on a dataset with `list`, the field that holds the
+    /// identifier: `check(dataset:)` tells them apart.
+    static func check(lookup expression: String, at value: MapNode) throws(DossierError) {}
 
     static func check(dataset: Dataset, in source: Source, at node: MapNode) throws(DossierError) {
         guard (source.options["url"] == nil) != (source.options["url_env"] == nil) else {
@@ -107,6 +115,20 @@ enum HTTPKind: SourceKind {
         if o["body"] != nil, o["method"] != "POST" {
             throw DossierError(.dataMap, "dataset '\(dataset.id)': a body is sent with method: POST", at: dataset.location)
         }
+        if o["list"] != nil {
+            if o["method"] != nil || o["body"] != nil {
+                throw DossierError(.dataMap, "dataset '\(dataset.id)': a list is read with GET; method and body are for lookups", at: dataset.location)
+            }
+            for lookup in dataset.lookups where lookup.expression.hasPrefix("/") || lookup.expression.hasPrefix("?") || lookup.expression.contains("{") {
+                throw DossierError(.dataMap, "dataset '\(dataset.id)' lists every record (list): its lookup names the field of a record that holds the identifier, such as email, not a path",
+                                   at: lookup.location)
+            }
+            return
+        }
+        for lookup in dataset.lookups where !(lookup.expression.hasPrefix("/") || lookup.expression.hasPrefix("?")) {
+            throw DossierError(.dataMap, "dataset '\(dataset.id)': an HTTP lookup is a path under the source's url, such as /people?email={value} (or give list: for an API that cannot filter)",
+                               at: lookup.location)
+        }
         for lookup in dataset.lookups where !lookup.expression.contains("{value}") && o["body"] == nil {
             throw DossierError(.dataMap, "dataset '\(dataset.id)': the lookup must hold {value}, where the identifier goes (percent-encoded)",
                                at: lookup.location)
@@ -114,6 +136,11 @@ enum HTTPKind: SourceKind {
     }
 
     static func open(_ source: Source, in context: CollectorContext) async throws(DossierError) -> any Collector {
-        try HTTPCollector(source: source)
+        let http = try HTTPCollector(source: source)
+        guard source.datasets.contains(where: { $0.options["list"] != nil }) else { return http }
+        do throws(DossierError) { return try await HTTPListSpool.open(http, in: context) } catch {
+            await http.close()
+            throw error
+        }
     }
 }
