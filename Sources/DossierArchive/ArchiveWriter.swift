@@ -31,6 +31,8 @@ public final class ArchiveWriter {
     private let archive: OpaquePointer
     private let entryTime: Int
     private var finished = false
+    /// The temporary file's registration, so that a signal that stops the process removes it.
+    private let scratch: Scratch.Token
 
     public init(destination: URL, format: ArchiveFormat, entryDate: Date, passphrase: String? = nil) throws(DossierError) {
         self.destination = destination
@@ -60,15 +62,19 @@ public final class ArchiveWriter {
         }
         guard ok == ARCHIVE_OK else { archive_write_free(a); throw DossierError(.internal, "libarchive: \(Self.message(a))") }
         unlink(temporary.path)
+        scratch = Scratch.register(temporary)
         let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             archive_write_free(a)
+            Scratch.release(scratch)
             throw DossierError(.outputUnavailable, "cannot create the archive (\(String(cString: strerror(errno))))",
                                at: SourceLocation(file: destination.path))
         }
         guard archive_write_open_fd(a, fd) == ARCHIVE_OK else {
             _ = closeDescriptor(fd)
             archive_write_free(a)
+            unlink(temporary.path)
+            Scratch.release(scratch)
             throw DossierError(.outputUnavailable, "cannot open the archive for writing", at: SourceLocation(file: destination.path))
         }
         self.fd = fd
@@ -81,6 +87,7 @@ public final class ArchiveWriter {
             archive_write_free(archive)
             if fd >= 0 { _ = closeDescriptor(fd) }
             unlink(temporary.path)
+            Scratch.release(scratch)
         }
     }
 
@@ -141,9 +148,10 @@ public final class ArchiveWriter {
         defer { fd = -1 }
         guard fsync(fd) == 0, closeDescriptor(fd) == 0 else {
             unlink(temporary.path)
+            Scratch.release(scratch)
             throw DossierError(.outputWrite, "cannot flush the archive to disk", at: SourceLocation(file: destination.path))
         }
-        return FinishedArchive(temporary: temporary, destination: destination)
+        return FinishedArchive(temporary: temporary, destination: destination, scratch: scratch)
     }
 }
 
@@ -151,14 +159,22 @@ public final class ArchiveWriter {
 public struct FinishedArchive: Sendable {
     public let temporary: URL
     public let destination: URL
+    let scratch: Scratch.Token
 
     /// Renames the archive to its final name (atomic within the folder).
     public func publish() throws(DossierError) {
+        defer { Scratch.release(scratch) }
         guard rename(temporary.path, destination.path) == 0 else {
             let reason = String(cString: strerror(errno))
             unlink(temporary.path)
             throw DossierError(.outputWrite, "cannot rename the finished archive (\(reason))", at: SourceLocation(file: destination.path))
         }
+    }
+
+    /// Deletes the archive unpublished.
+    public func discard() {
+        unlink(temporary.path)
+        Scratch.release(scratch)
     }
 }
 

@@ -49,8 +49,25 @@ public struct CollectorContext: Sendable {
     public let normalizer: any IdentifierNormalizer
     public let indexes: IndexPolicy
     public let concurrency: Int
-    public init(map: DataMap, normalizer: any IdentifierNormalizer, indexes: IndexPolicy = .none, concurrency: Int = 1) {
+    /// True for `dossier validate`: a field the map names and the source lacks is a map error (64)
+    /// at the map's line; in an export it is the source that cannot be read as the map says (66).
+    public let validating: Bool
+    public init(map: DataMap, normalizer: any IdentifierNormalizer, indexes: IndexPolicy = .none, concurrency: Int = 1,
+                validating: Bool = false) {
         self.map = map; self.normalizer = normalizer; self.indexes = indexes; self.concurrency = max(1, concurrency)
+        self.validating = validating
+    }
+
+    /// The error of a field the map names (`what`: "lookup email", "yields crm_id") that the source
+    /// does not have (`lacks`: "the header of lists.csv has no column 'E-mail'").
+    /// `validate` points at the map's line; an export at the source's file (`in`).
+    public func missingField(_ what: String, lacks: String, dataset: Dataset, source: Source, at location: SourceLocation?,
+                             in file: SourceLocation) -> DossierError {
+        if validating {
+            return DossierError(.dataMap, "dataset '\(dataset.id)': \(what) names a field the source does not have: \(lacks)",
+                                at: location ?? dataset.location)
+        }
+        return DossierError(.sourceUnreadable, "source '\(source.id)', dataset '\(dataset.id)': \(lacks), which \(what) names", at: file)
     }
 
     /// The file a dataset reads: its own `path`, else its source's.

@@ -160,8 +160,8 @@ public final class RequestService: Sendable {
 
     /// The content fingerprint of what an export would hold now (no archive is written).
     func fingerprint(identifiers: [Identifier], kind: RequestKind, exporter: Exporter) async throws(DossierError) -> String {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("dossier-fingerprint-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: scratch) }
+        let (scratch, token) = Scratch.temporaryURL("dossier-fingerprint")
+        defer { Scratch.remove(scratch, token) }
         var request = ExportRequest(identifiers: identifiers.map { ($0.kind, $0.value) }, outputDirectory: scratch,
                                     requestID: "fingerprint", asOf: Date(timeIntervalSince1970: 0), kind: kind)
         request.pack = false
@@ -346,7 +346,7 @@ public final class RequestService: Sendable {
                 throw DossierError(.internal, "the export wrote no archive")
             }
             do throws(DossierError) { try checkApproved(current); try checkApprovedData(current, fingerprint: result.fingerprint) } catch {
-                for f in finished { unlink(f.temporary.path) }
+                for f in finished { f.discard() }
                 throw error
             }
             let parts = zip(finished, result.partDigests).map { DeliveryPart(path: $0.destination.path, sha256: $1.sha256, size: $1.size) }
@@ -364,7 +364,7 @@ public final class RequestService: Sendable {
                 try await ledger.recordDelivery(delivery, for: claim, note: "copy \(copy) delivered (fee \(Self.amount(fee)) \(currency))",
                                           beforeCommit: { () throws(DossierError) in for f in finished { try f.publish() } })
             } catch {
-                for f in finished { unlink(f.temporary.path) }
+                for f in finished { f.discard() }
                 if (try? await request(r.id).deliveries.contains { $0.copy == copy }) != true {
                     for f in finished { unlink(f.destination.path) }
                 }

@@ -49,8 +49,9 @@ extension RequestService {
         let map = try requireMap("producing copies")
         guard !work.isEmpty else { return [] }
         // Indexes: the known folder, else one for this run only.
-        let scratch = indexFolder == nil ? FileManager.default.temporaryDirectory.appendingPathComponent("dossier-index-\(UUID().uuidString)") : nil
-        defer { if let scratch { try? FileManager.default.removeItem(at: scratch) } }
+        let temporary = indexFolder == nil ? Scratch.temporaryURL("dossier-index") : nil
+        let scratch = temporary?.url
+        defer { if let temporary { Scratch.remove(temporary.url, temporary.token) } }
         let service = self
         let finished = try await OpenedSources.with(map, indexes: .build(indexFolder ?? scratch!), concurrency: jobs) { sources throws(DossierError) -> [DueOutcome] in
             let collected = Locked<[DueOutcome]>([])

@@ -40,8 +40,9 @@ extension RequestService {
     public func work(_ options: WorkerOptions, stop: @escaping @Sendable () -> Bool,
                      event: @escaping @Sendable (WorkEvent) -> Void) async throws(DossierError) -> [WorkEvent] {
         let map = try requireMap("a worker")
-        let scratch = indexFolder == nil ? FileManager.default.temporaryDirectory.appendingPathComponent("dossier-index-\(UUID().uuidString)") : nil
-        defer { if let scratch { try? FileManager.default.removeItem(at: scratch) } }
+        let temporary = indexFolder == nil ? Scratch.temporaryURL("dossier-index") : nil
+        let scratch = temporary?.url
+        defer { if let temporary { Scratch.remove(temporary.url, temporary.token) } }
         let events = Locked<[WorkEvent]>([])
         // Requests this process failed on: not claimed again by it (another process may try).
         let failed = Locked<Set<String>>([])

@@ -1,8 +1,10 @@
 import CPhoneNumber
 import DossierModel
+import Foundation
 
-/// The normalisation of DESIGN.md: e-mail trimmed and case-folded, phone in E.164 (libphonenumber,
-/// numbers without a country code read in the data map's default region), other kinds trimmed text.
+/// The normalisation of DESIGN.md: e-mail trimmed and lower-cased (but never into ASCII from beyond it), phone in E.164
+/// (libphonenumber, numbers without a country code read in the data map's default region, an
+/// extension kept as `;ext=5`), other kinds trimmed text.
 ///
 /// ```swift
 /// let n = StandardNormalizer(defaultRegion: "PL")
@@ -22,7 +24,20 @@ public struct StandardNormalizer: IdentifierNormalizer {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { return nil }
         switch kind {
-        case .email: return trimmed.lowercased()
+        case .email:
+            // Lower-cased letter by letter (Ł → ł), except where a letter beyond ASCII would become
+            // ASCII: a Kelvin sign (U+212A) lower-cases to "k", which would make it another
+            // person's address. Nothing is composed (NFC maps the Kelvin sign to "K" too).
+            var folded = String.UnicodeScalarView()
+            for s in trimmed.unicodeScalars {
+                if s.isASCII {
+                    folded.append((0x41...0x5A).contains(s.value) ? Unicode.Scalar(s.value | 0x20)! : s)
+                    continue
+                }
+                let lower = s.properties.lowercaseMapping
+                if lower.unicodeScalars.contains(where: \.isASCII) { folded.append(s) } else { folded.append(contentsOf: lower.unicodeScalars) }
+            }
+            return String(folded)
         case .phone: return Self.e164(trimmed, region: defaultRegion)
         default: return trimmed
         }

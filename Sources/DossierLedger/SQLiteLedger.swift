@@ -15,7 +15,8 @@ public final class SQLiteLedger: Ledger {
         self.path = path
         let url = URL(fileURLWithPath: path)
         do {
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
         } catch {
             throw DossierError(.outputUnavailable, "cannot create the ledger's folder", at: SourceLocation(file: path))
         }

@@ -36,11 +36,24 @@ public struct DataMapLoader: Sendable {
     }
 
     public func load(file: String) throws(DossierError) -> DataMap {
-        let text: String
-        do {
-            text = try String(contentsOfFile: file, encoding: .utf8)
-        } catch {
-            throw DossierError(.dataMap, "cannot read the data map (missing, unreadable, or not UTF-8)", at: SourceLocation(file: file))
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: file, isDirectory: &isFolder) else {
+            throw DossierError(.dataMap, "the data map does not exist", at: SourceLocation(file: file))
+        }
+        guard !isFolder.boolValue else { throw DossierError(.dataMap, "the data map is a folder, not a file", at: SourceLocation(file: file)) }
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw DossierError(.dataMap, "cannot read the data map (permission denied?)", at: SourceLocation(file: file))
+        }
+        let bytes = [UInt8](data)
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            // The line of the first byte that is not UTF-8, found by decoding ever longer prefixes' lines.
+            var line = 1, start = 0
+            for (i, b) in bytes.enumerated() where b == 0x0A {
+                if String(validating: bytes[start..<i], as: UTF8.self) == nil { break }
+                line += 1
+                start = i + 1
+            }
+            throw DossierError(.dataMap, "the data map is not UTF-8 text: save it as UTF-8", at: SourceLocation(file: file, line: line))
         }
         return try load(yaml: text, file: file)
     }
@@ -62,17 +75,23 @@ public struct DataMapLoader: Sendable {
         return try MapReader(file: file, kinds: kinds, plannedKinds: plannedKinds, today: today).read(MapNode(node: node, keyPath: "", file: file))
     }
 
+    /// The problem in the map's own words; never the YAML text (the errors carry all of it).
     static func describe(_ error: YamlError) -> String {
         switch error {
-        case .scanner(_, let problem, _, _), .parser(_, let problem, _, _): return problem
+        case .scanner(_, let problem, _, _), .parser(_, let problem, _, _), .composer(_, let problem, _, _): return problem
+        case .reader(let problem, _, _, _): return problem
+        case .duplicatedKeysInMapping(let duplicates, _):
+            return "the key\(duplicates.count == 1 ? "" : "s") \(duplicates.map { "'\($0)'" }.joined(separator: ", ")) \(duplicates.count == 1 ? "is" : "are") given twice in one mapping"
         default: return "syntax error"
         }
     }
 
     static func location(of error: YamlError, file: String) -> SourceLocation {
         switch error {
-        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _):
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _):
             return SourceLocation(file: file, line: mark.line, column: mark.column)
+        case .duplicatedKeysInMapping(_, let context):
+            return SourceLocation(file: file, line: context.mark.line, column: context.mark.column)
         default: return SourceLocation(file: file)
         }
     }
@@ -442,7 +461,8 @@ private struct MapReader {
                     guard IdentifierKind.isValidName(kindName) else {
                         throw paths.fail("'\(kindName)' is not an identifier kind (lower-case letters, digits and _)")
                     }
-                    ds.yields.append(Yield(kind: IdentifierKind(kindName), paths: try paths.stringOrList().map(FieldPath.init)))
+                    ds.yields.append(Yield(kind: IdentifierKind(kindName), paths: try paths.stringOrList().map(FieldPath.init),
+                                           location: paths.location))
                 }
             case "purposes":
                 ds.purposes = try v.stringOrList()

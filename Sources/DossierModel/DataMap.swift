@@ -220,7 +220,11 @@ public struct Lookup: Sendable {
 public struct Yield: Sendable {
     public var kind: IdentifierKind
     public var paths: [FieldPath]
-    public init(kind: IdentifierKind, paths: [FieldPath]) { self.kind = kind; self.paths = paths }
+    /// Where the map names the paths.
+    public var location: SourceLocation?
+    public init(kind: IdentifierKind, paths: [FieldPath], location: SourceLocation? = nil) {
+        self.kind = kind; self.paths = paths; self.location = location
+    }
 }
 
 public struct FieldSpec: Sendable {

@@ -157,17 +157,29 @@ public enum JSON {
             case UInt8(ascii: "{"):
                 index += 1
                 var fields = Fields()
+                var names: Set<String>?
                 skipSpace()
                 if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(fields) }
                 while true {
                     skipSpace()
                     guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a key") }
+                    let keyColumn = index + 1
                     let key = try parseString()
+                    // A key given twice: whichever value a reader kept, the other would be lost unseen.
+                    let repeated: Bool
+                    if fields.count < 16 {
+                        repeated = fields.entries.contains { $0.name == key }
+                    } else {
+                        if names == nil { names = Set(fields.entries.map(\.name)) }
+                        repeated = !names!.insert(key).inserted
+                    }
+                    if repeated { throw SyntaxError(message: "an object holds the same key twice", column: keyColumn) }
                     skipSpace()
                     try expect(":")
                     skipSpace()
                     let value = try parseValue(depth: depth + 1)
-                    fields[key] = value
+                    fields.append(key, value)
+                    if fields.count == 16 { names = Set(fields.entries.map(\.name)) }
                     skipSpace()
                     guard index < bytes.count else { throw error("unexpected end of text") }
                     if bytes[index] == UInt8(ascii: ",") { index += 1; continue }

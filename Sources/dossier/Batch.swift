@@ -190,40 +190,6 @@ struct Batch: AsyncParsableCommand {
     }
 }
 
-/// SIGINT or SIGTERM: take no further request and let those under way finish; a second signal
-/// stops at once. Handled on a dispatch queue of its own: the exports keep the cooperative threads
-/// busy, and the global queues share their limit, so an async signal sequence
-/// (swift-service-lifecycle's UnixSignalsSequence) was only served seconds later, after the batch.
-final class StopOnSignal: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stopped = false
-    private var sources: [DispatchSourceSignal] = []
-
-    init() {
-        let queue = DispatchQueue(label: "dossier.signals")
-        sources = [SIGINT, SIGTERM].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler { [weak self] in self?.received() }
-            source.resume()
-            return source
-        }
-    }
-
-    var isSet: Bool { lock.withLock { stopped } }
-
-    private func received() {
-        if isSet {
-            FileHandle.standardError.write(Data("\ndossier: stopped at once; nothing half written is left under a final name. Run the same command again to finish.\n".utf8))
-            Foundation.exit(75)
-        }
-        lock.withLock { stopped = true }
-        FileHandle.standardError.write(Data("\ndossier: stopping: finishing the requests under way (a second signal stops at once)\n".utf8))
-    }
-
-    func cancel() { sources.forEach { $0.cancel() } }
-}
-
 /// Progress on stderr: a bar redrawn in place on a terminal, a plain line every few seconds otherwise.
 final class ProgressDisplay: @unchecked Sendable {
     private let terminal: Bool

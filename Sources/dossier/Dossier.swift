@@ -11,7 +11,7 @@ struct Dossier: AsyncParsableCommand {
         abstract: "Find one person's data in every system of a data map and pack it, with the information the GDPR requires, into an archive.",
         discussion: """
         Exit codes: 0 done; 64 usage or data-map error; 66 a source cannot be opened or read; \
-        65 the action is refused in the request's state; 70 internal error; 73 the output cannot be created; 74 an I/O error while writing; 75 another process is working on the request (try again).
+        65 the action is refused in the request's state; 70 internal error; 73 the output cannot be created; 74 an I/O error while writing; 75 another process is working on the request (try again); 130 and 143 stopped by SIGINT or SIGTERM (nothing half written is left).
         """,
         version: "0.1.0",
         subcommands: [Export.self, Batch.self, RunDue.self, Worker.self, Validate.self, Index.self, Request.self, Audit.self, Purge.self]
@@ -24,6 +24,7 @@ struct Dossier: AsyncParsableCommand {
             handler.logLevel = level ?? .warning
             return handler
         }
+        Signals.shared.install()
         do {
             var command = try parseAsRoot()
             do {
@@ -45,7 +46,7 @@ struct Dossier: AsyncParsableCommand {
                 print(fullMessage(for: error))
                 Foundation.exit(0)
             }
-            if let exit = error as? ExitCode { Foundation.exit(exit.rawValue) }
+            if let exit = error as? ExitCode { Signals.shared.end(); Foundation.exit(exit.rawValue) }
             // Everything the argument parser rejects is a usage error.
             fail("\(message(for: error)) (see 'dossier help')", code: 64)
         }
@@ -65,6 +66,8 @@ struct Dossier: AsyncParsableCommand {
     }
 
     static func fail(_ sentence: String, code: Int32) -> Never {
+        // A signal that stopped the run (and the programs it runs) says why, once.
+        Signals.shared.end()
         FileHandle.standardError.write(Data("dossier: \(sentence)\n".utf8))
         Foundation.exit(code)
     }

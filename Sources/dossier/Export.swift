@@ -61,8 +61,8 @@ struct Export: AsyncParsableCommand {
         request.csvBOM = archive.csvBOM
         request.passphrase = try archive.passphrase()
         if dryRun {
-            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("dossier-dry-run-\(UUID().uuidString)")
-            defer { try? FileManager.default.removeItem(at: scratch) }
+            let (scratch, token) = Scratch.temporaryURL("dossier-dry-run")
+            defer { Scratch.remove(scratch, token) }
             request.outputDirectory = scratch
             request.pack = false
             let result = try await Exporter(map: map, indexFolder: index.folder).export(request)

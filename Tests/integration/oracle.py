@@ -91,7 +91,9 @@ def normalize(kind: str, value, region: str):
     if text is None:
         return None
     if kind == "email":
-        text = text.strip().lower()
+        # lower-cased letter by letter, except where a letter beyond ASCII would become ASCII (a
+        # Kelvin sign lower-cases to k: another person's address)
+        text = "".join(c.lower() if c.isascii() or not any(x.isascii() for x in c.lower()) else c for c in text.strip())
         return text or None
     if kind == "phone":
         try:
@@ -101,7 +103,9 @@ def normalize(kind: str, value, region: str):
         # Dossier keeps only numbers libphonenumber calls possible (right length for the country).
         if not phonenumbers.is_possible_number(number):
             return None
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        # an extension tells apart the people behind one switchboard
+        return e164 + (f";ext={number.extension}" if number.extension else "")
     text = text.strip()
     return text or None
 

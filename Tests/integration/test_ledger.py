@@ -498,7 +498,7 @@ def test_further_copy_fee_counts_megabytes(ledger_dossier, samples_map, tmp_path
 def test_concurrent_fulfil_makes_one_copy(ledger):
     names = []
     for n in range(3):
-        rid, _ = ledger.open([("id", f"crm_id={17 + n}")], "2026-02-02")
+        rid, _ = ledger.open([("crm_id", str(17 + n))], "2026-02-02")
         ledger.verify(rid, "2026-02-02")
         procs = [ledger.popen("request", "fulfil", rid, "--today", "2026-02-03") for _ in range(2)]
         results = [(p.communicate(timeout=300), p.returncode) for p in procs]
@@ -522,7 +522,7 @@ def test_kill_during_fulfil_then_rerun(ledger):
     names: list[str] = []
 
     def verified(n: int) -> str:
-        rid, _ = ledger.open([("id", f"crm_id={17 + n}")], "2026-02-02")
+        rid, _ = ledger.open([("crm_id", str(17 + n))], "2026-02-02")
         ledger.verify(rid, "2026-02-02")
         return rid
 

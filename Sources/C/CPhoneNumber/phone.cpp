@@ -16,6 +16,8 @@ extern "C" int dossier_phone_e164(const char *input, const char *region, char *o
     if (!util->IsPossibleNumber(number)) return 0;
     std::string formatted;
     util->Format(number, PhoneNumberUtil::E164, &formatted);
+    // An extension tells apart the people behind one switchboard: kept, as RFC 3966 writes it.
+    if (number.has_extension() && !number.extension().empty()) formatted += ";ext=" + number.extension();
     if (formatted.size() + 1 > out_size) return -1;
     std::memcpy(out, formatted.c_str(), formatted.size() + 1);
     return static_cast<int>(formatted.size());

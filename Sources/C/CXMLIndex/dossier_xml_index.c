@@ -49,8 +49,9 @@ static void status_clear(dossier_xml_status *st) {
 static void copy_trimmed(char *dst, size_t cap, const char *src) {
     if (src == NULL) src = "";
     while (*src == ' ' || *src == '\t' || *src == '\n' || *src == '\r') src++;
-    size_t n = strlen(src);
-    while (n > 0 && (src[n - 1] == ' ' || src[n - 1] == '\t' || src[n - 1] == '\n' || src[n - 1] == '\r')) n--;
+    /* Only the first line: libxml2 goes on with the document's own bytes ("Bytes: 0x53 0x45"). */
+    size_t n = strcspn(src, "\n\r");
+    while (n > 0 && (src[n - 1] == ' ' || src[n - 1] == '\t')) n--;
     if (n >= cap) n = cap - 1;
     memcpy(dst, src, n);
     dst[n] = 0;

@@ -77,6 +77,8 @@ final class CSVCellScanner {
             position = 0
         }
         if count == capacity {
+            // One row fills the buffer: it is held whole, up to the longest cell allowed.
+            guard capacity <= CSVRowReader.maxCell else { throw .cellTooLong(line: rowLine) }
             let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * 2)
             bigger.update(from: buffer, count: count)
             buffer.deallocate()

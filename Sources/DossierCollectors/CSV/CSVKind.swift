@@ -22,6 +22,33 @@ enum CSVKind: FileSourceKind {
     static func format(for source: Source) -> CSVFormat {
         CSVFormat(delimiter: source.options["delimiter"].flatMap { $0.utf8.count == 1 ? $0.utf8.first : nil } ?? UInt8(ascii: ","))
     }
+
+    /// A CSV file's columns are its header's: a lookup, `where` or `yields` naming a column the
+    /// header lacks would find nothing in any row, and the bundle would say "no data". Refused first.
+    static func open(_ source: Source, in context: CollectorContext) async throws(DossierError) -> any Collector {
+        let format = format(for: source)
+        let collector = try FileCollector(source: source, context: context, format: format)
+        var headers: [String: [String]] = [:]
+        for dataset in source.datasets {
+            let file = context.file(of: dataset, in: source)
+            if headers[file.path] == nil { headers[file.path] = try format.layout(of: file, stored: nil, source: source.id) }
+            let header = headers[file.path]!
+            let header1 = SourceLocation(file: file.path, line: 1)
+            func lacks(_ column: String) -> String { "the header has no column '\(column)'" }
+            for lookup in dataset.lookups where !header.contains(lookup.expression) {
+                throw context.missingField("lookup \(lookup.kind.name)", lacks: lacks(lookup.expression), dataset: dataset, source: source, at: lookup.location, in: header1)
+            }
+            for y in dataset.yields {
+                for path in y.paths where !header.contains(path.components.first ?? "") {
+                    throw context.missingField("yields \(y.kind.name)", lacks: lacks(path.description), dataset: dataset, source: source, at: y.location, in: header1)
+                }
+            }
+            for (path, _) in dataset.filter where !header.contains(path.components.first ?? "") {
+                throw context.missingField("where", lacks: lacks(path.description), dataset: dataset, source: source, at: dataset.location, in: header1)
+            }
+        }
+        return collector
+    }
 }
 
 /// Reads CSV records; with a prefilter, a row becomes a record only when one of its lookup cells
@@ -68,6 +95,7 @@ struct CSVFormat: RecordFileFormat {
         switch f {
         case .unterminatedQuote(let line): return .unreadable("a quoted cell that begins on this line never ends", file: file, line: line, source: source)
         case .invalidUTF8(let line): return .unreadable("the line is not UTF-8 text", file: file, line: line, source: source)
+        case .cellTooLong(let line): return .unreadable("a cell is longer than \(CSVRowReader.maxCell >> 20) MiB", file: file, line: line, source: source)
         case .unreadable: return .unreadable("the file cannot be read", file: file, line: line, source: source)
         }
     }

@@ -15,8 +15,13 @@ public final class CSVRowReader {
         /// The file ends inside a quoted field that began on `line`.
         case unterminatedQuote(line: Int)
         case invalidUTF8(line: Int)
+        /// A cell longer than `maxCell`, in the row that starts on `line`.
+        case cellTooLong(line: Int)
         case unreadable
     }
+
+    /// The longest cell read: 256 MiB (a cell is held whole while its row is read).
+    public static let maxCell = 256 << 20
 
     private let handle: FileHandle?
     private let delimiter: UInt8
@@ -91,7 +96,8 @@ public final class CSVRowReader {
             guard valid else { throw .invalidUTF8(line: rowLine) }
             let s = String(decoding: field, as: UTF8.self)
             fields.append(s)
-            field.removeAll(keepingCapacity: true)
+            // A huge cell's buffer is given back rather than kept for the rows after it.
+            if field.capacity > 1 << 20 { field = [] } else { field.removeAll(keepingCapacity: true) }
         }
         while true {
             // The start of a field.
@@ -106,6 +112,7 @@ public final class CSVRowReader {
                     }
                     if b == 0x0A { line += 1 }
                     field.append(b)
+                    if field.count > Self.maxCell { throw .cellTooLong(line: rowLine) }
                 }
                 // After the closing quote comes a delimiter, a line end or the end of the file; any other
                 // text is read on as part of the cell, unquoted.
@@ -119,6 +126,7 @@ public final class CSVRowReader {
                     line += 1; try finish(); return fields
                 }
                 field.append(b)
+                if field.count > Self.maxCell { throw .cellTooLong(line: rowLine) }
             }
         }
     }

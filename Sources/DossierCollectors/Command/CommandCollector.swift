@@ -107,7 +107,10 @@ struct CommandCollector: Collector {
                 workingDirectory: FilePath(folder), platformOptions: options,
                 input: .string(request), output: .sequence, error: .sequence
             ) { execution in
-                await withTaskGroup(of: Outcome.self, returning: Outcome.self) { group in
+                // A signal that stops Dossier kills the program and what it started.
+                let running = Scratch.register(processGroup: execution.processIdentifier.value)
+                defer { Scratch.release(running) }
+                return await withTaskGroup(of: Outcome.self, returning: Outcome.self) { group in
                     // The watchdog: past the time limit, the program and its process group are killed.
                     group.addTask {
                         do { try await Task.sleep(for: .seconds(limit)) } catch { return Outcome() }
@@ -159,8 +162,11 @@ struct CommandCollector: Collector {
 
     /// `; it said: "…"` with the first bytes of standard error on one line, or nothing.
     static func quote(_ stderr: [UInt8]) -> String {
-        let text = String(decoding: stderr, as: UTF8.self)
-            .split(whereSeparator: \.isNewline).joined(separator: " ").trimmingCharacters(in: .whitespaces)
+        // Control characters (escape sequences, bells, NULs) never reach the terminal that shows the error.
+        let printable = String(String.UnicodeScalarView(String(decoding: stderr, as: UTF8.self).unicodeScalars.map { s in
+            s.properties.generalCategory == .control || s.properties.generalCategory == .format ? " " : s
+        }))
+        let text = printable.split(whereSeparator: { $0 == " " }).joined(separator: " ").trimmingCharacters(in: .whitespaces)
         guard !text.isEmpty else { return "" }
         let cut = text.count > 300 ? String(text.prefix(300)) + "…" : text
         return "; it said: \"\(cut)\""

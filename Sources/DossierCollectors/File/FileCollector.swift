@@ -94,6 +94,11 @@ final class FileCollector<Format: RecordFileFormat>: IndexedCollector {
             guard FileManager.default.isReadableFile(atPath: file.path) else {
                 throw .unreadable("the file does not exist or cannot be read", file: file, source: source.id)
             }
+            // A device, a pipe or a folder is no data file: /dev/zero would be read for ever.
+            var info = stat()
+            guard stat(file.path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+                throw .unreadable("is not a regular file", file: file, source: source.id)
+            }
             if !paths.contains(file.path) { paths.append(file.path) }
         }
         guard let folder = context.indexes.folder else {

@@ -51,6 +51,9 @@ enum HTTPKind: SourceKind {
             return "url must use https (plain http only to this machine: 127.0.0.1 or localhost)"
         }
         guard url.query == nil, url.fragment == nil else { return "url is the API's base address, without a query" }
+        guard url.user == nil, url.password == nil else {
+            return "url must not carry credentials (they would show in logs and maps): name them with token_env, or user_env and password_env"
+        }
         return nil
     }
 

@@ -12,18 +12,21 @@ final class HTTPListSpool: Collector {
     /// The listed datasets as the spool reads them (the map's, with `path` set to their file), by id.
     let datasets: [String: Dataset]
     let folder: URL
+    let scratch: Scratch.Token
 
-    private init(http: HTTPCollector, spool: FileCollector<JSONLinesFormat>, datasets: [String: Dataset], folder: URL) {
-        self.http = http; self.spool = spool; self.datasets = datasets; self.folder = folder
+    private init(http: HTTPCollector, spool: FileCollector<JSONLinesFormat>, datasets: [String: Dataset], folder: URL, scratch: Scratch.Token) {
+        self.http = http; self.spool = spool; self.datasets = datasets; self.folder = folder; self.scratch = scratch
     }
 
     /// Reads every listed dataset of `http`'s source, then indexes what was read.
     static func open(_ http: HTTPCollector, in context: CollectorContext) async throws(DossierError) -> HTTPListSpool {
         let source = http.source
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("dossier-http-\(UUID().uuidString)")
+        let scratch = Scratch.register(folder)
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
         } catch {
+            Scratch.release(scratch)
             throw DossierError(.outputUnavailable, "source '\(source.id)': cannot create a private folder for the lists it reads",
                                at: SourceLocation(file: folder.path))
         }
@@ -42,9 +45,10 @@ final class HTTPListSpool: Collector {
                                            concurrency: context.concurrency)
             let spool = try FileCollector(source: spooled, context: indexed, format: JSONLinesFormat())
             return HTTPListSpool(http: http, spool: spool, datasets: Dictionary(uniqueKeysWithValues: listed.map { ($0.id, $0) }),
-                                 folder: folder)
+                                 folder: folder, scratch: scratch)
         } catch {
             try? FileManager.default.removeItem(at: folder)
+            Scratch.release(scratch)
             throw error
         }
     }
@@ -91,5 +95,6 @@ final class HTTPListSpool: Collector {
         await spool.close()
         await http.close()
         try? FileManager.default.removeItem(at: folder)
+        Scratch.release(scratch)
     }
 }

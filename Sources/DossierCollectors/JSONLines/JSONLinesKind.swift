@@ -9,8 +9,8 @@ enum JSONLinesKind: FileSourceKind {
 }
 
 /// Reads JSON Lines records; with a prefilter, lines that cannot hold a wanted identifier are not
-/// parsed (`RecordMatcher.mightMatch`), unless they do not even look like one object (a truncated
-/// line is still reported).
+/// parsed into records (`RecordMatcher.mightMatch`), only checked to be one JSON object
+/// (`JSONProjection` with no path): a corrupt line is reported wherever it is.
 struct JSONLinesFormat: RecordFileFormat {
     func scan(_ file: URL, dataset: Dataset, source: String, prefilter: RecordMatcher?,
               _ body: (Record) throws(DossierError) -> Void) throws(DossierError) {
@@ -21,6 +21,10 @@ struct JSONLinesFormat: RecordFileFormat {
     func lines(_ file: URL, source: String, prefilter: RecordMatcher?,
                _ body: (Record, ByteRange) throws(DossierError) -> Void) throws(DossierError) {
         let needles = prefilter?.rawNeedles
+        // A line the prefilter skips is still checked to be one JSON object: a corrupt line is
+        // reported whether or not it could hold a wanted identifier.
+        let validator = JSONProjection([])
+        var none: [Value?] = []
         let reader: LineReader
         do { reader = try LineReader(url: file) } catch {
             throw .unreadable("the file cannot be opened", file: file, source: source)
@@ -28,12 +32,13 @@ struct JSONLinesFormat: RecordFileFormat {
         while true {
             let next: ArraySlice<UInt8>?
             do { next = try reader.next() } catch {
-                throw .unreadable("the file cannot be read", file: file, line: reader.lineNumber + 1, source: source)
+                throw .unreadable(error is LineReader.LineTooLong ? "line is longer than \(LineReader.maxLine >> 20) MiB" : "the file cannot be read",
+                                  file: file, line: reader.lineNumber + 1, source: source)
             }
             guard var line = next else { break }
             if reader.lineNumber == 1, line.starts(with: [0xEF, 0xBB, 0xBF]) { line = line.dropFirst(3) }
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-            if let needles, Self.looksLikeOneObject(line), !RecordMatcher.mightMatch(raw: line, needles: needles) { continue }
+            if let needles, !RecordMatcher.mightMatch(raw: line, needles: needles), validator.project(line, into: &none) { continue }
             let record = try Self.object(line, file: file, line: reader.lineNumber, source: source)
             try body(record, ByteRange(offset: reader.lineOffset, length: reader.lineLength))
         }
@@ -66,7 +71,8 @@ struct JSONLinesFormat: RecordFileFormat {
         while true {
             let next: ArraySlice<UInt8>?
             do { next = try reader.next() } catch {
-                throw .unreadable("the file cannot be read", file: file, line: reader.lineNumber + 1, source: source)
+                throw .unreadable(error is LineReader.LineTooLong ? "line is longer than \(LineReader.maxLine >> 20) MiB" : "the file cannot be read",
+                                  file: file, line: reader.lineNumber + 1, source: source)
             }
             guard var line = next else { break }
             if reader.lineNumber == 1, line.starts(with: [0xEF, 0xBB, 0xBF]) { line = line.dropFirst(3) }
@@ -86,11 +92,5 @@ struct JSONLinesFormat: RecordFileFormat {
         while let last = line.last, last == 0x0A || last == 0x0D { line = line.dropLast() }
         guard case .object(let record)? = try? JSON.parse(line) else { return nil }
         return record
-    }
-
-    /// `{` first and `}` last, spaces aside.
-    static func looksLikeOneObject(_ raw: ArraySlice<UInt8>) -> Bool {
-        let space: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
-        return raw.first(where: { !space($0) }) == 0x7B && raw.last(where: { !space($0) }) == 0x7D
     }
 }

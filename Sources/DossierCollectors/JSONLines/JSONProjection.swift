@@ -13,7 +13,8 @@ import DossierModel
 /// deeper than 256.
 ///
 /// What it keeps of `JSON.parse` and `Fields`:
-/// - a repeated key: the last one wins (`fields[key] = value` replaces the earlier value);
+/// - a repeated key on a path: the general path, where `JSON.parse` refuses it (a repeated key
+///   elsewhere is not looked for: its values are never read here);
 /// - keys are compared as Swift strings (canonical equivalence): a key or path component beyond
 ///   ASCII is compared through `String ==`, never by bytes;
 /// - a value that is an object (or null) is kept as `.null`: both have no `scalarText` and no
@@ -121,6 +122,7 @@ struct JSONProjection {
             i += 1
             skipSpace()
             if i < end, p[i] == 0x7D { i += 1; return true }
+            var seen: [Int] = []
             while true {
                 skipSpace()
                 guard i < end, p[i] == 0x22, let (ks, ke, ascii) = string() else { return false }
@@ -130,8 +132,9 @@ struct JSONProjection {
                 skipSpace()
                 guard i < end else { return false }
                 if let c = projection.child(of: node, key: p, ks, ke, ascii: ascii) {
-                    // The last of repeated keys wins: forget what an earlier one gave.
-                    for k in projection.nodes[c].below { values[k] = nil }
+                    // A key on a path given twice: JSON.parse refuses the line and says why.
+                    if seen.contains(c) { return false }
+                    seen.append(c)
                     let terminal = projection.nodes[c].terminal
                     if p[i] == 0x7B && !projection.nodes[c].children.isEmpty {
                         if let t = terminal { values[t] = .null }

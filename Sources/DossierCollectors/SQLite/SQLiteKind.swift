@@ -43,15 +43,19 @@ final class SQLiteCollector: Collector {
     private let queue: DatabaseQueue
     private let source: Source
     private let file: URL
+    private let context: CollectorContext
 
     init(source: Source, context: CollectorContext) throws(DossierError) {
         self.source = source
+        self.context = context
         file = context.map.resolve(path: source.path ?? "")
         guard FileManager.default.isReadableFile(atPath: file.path) else {
             throw .unreadable("the database file does not exist or cannot be read", file: file, source: source.id)
         }
         var config = Configuration()
         config.readonly = true
+        // A writer's commit holds the file for a moment: wait for it, a bounded time.
+        config.busyMode = .timeout(Self.busyTimeout)
         config.allowsUnsafeTransactions = true
         config.label = "dossier.\(source.id)"
         let normalizer = context.normalizer
@@ -74,6 +78,7 @@ final class SQLiteCollector: Collector {
                 _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master")
             }
         } catch {
+            if Self.isLocked(error) { throw Self.locked(source: source, file: file) }
             throw .unreadable("cannot open the database (\(Self.reason(error)))", file: file, source: source.id)
         }
     }
@@ -81,6 +86,21 @@ final class SQLiteCollector: Collector {
     func close() async {
         try? queue.inDatabase { db in if db.isInsideTransaction { try db.execute(sql: "ROLLBACK") } }
         try? queue.close()
+    }
+
+    static let busyTimeout: TimeInterval = 5
+
+    /// SQLITE_BUSY or SQLITE_LOCKED: another program holds the database.
+    static func isLocked(_ error: any Error) -> Bool {
+        guard let e = error as? DatabaseError else { return false }
+        return e.resultCode == .SQLITE_BUSY || e.resultCode == .SQLITE_LOCKED
+    }
+
+    func locked() -> DossierError { Self.locked(source: source, file: file) }
+
+    static func locked(source: Source, file: URL) -> DossierError {
+        DossierError(.busy, "source '\(source.id)': the database is locked by another program (waited \(Int(busyTimeout)) s); try again later",
+                     at: SourceLocation(file: file.path))
     }
 
     static func reason(_ error: any Error) -> String {
@@ -96,6 +116,7 @@ final class SQLiteCollector: Collector {
                 for lookup in dataset.lookups {
                     let statement = try db.cachedStatement(sql: lookup.expression)
                     guard statement.isReadonly else { throw Self.writes(lookup) }
+                    if let missing = missingYield(dataset, columns: statement.columnNames) { throw missing }
                     for id in identifiers where id.kind == lookup.kind {
                         let cursor = try Row.fetchCursor(statement, arguments: ["value": id.value])
                         while let row = try cursor.next() {
@@ -107,7 +128,8 @@ final class SQLiteCollector: Collector {
         } catch let error as DossierError {
             throw error
         } catch {
-            throw DossierError(.sourceUnreadable, "source '\(source.id)', dataset '\(dataset.id)': the query failed (\(Self.reason(error)))",
+            if Self.isLocked(error) { throw locked() }
+            throw DossierError(.sourceUnreadable, "source '\(source.id)', dataset '\(dataset.id)': the query failed against '\(file.lastPathComponent)' (\(Self.reason(error)))",
                                at: dataset.lookups.first?.location)
         }
         if let failure { throw failure }
@@ -121,6 +143,7 @@ final class SQLiteCollector: Collector {
                     let statement = try db.makeStatement(sql: lookup.expression)
                     guard statement.isReadonly else { throw Self.writes(lookup) }
                     try statement.validateArguments(["value": ""])
+                    if let missing = missingYield(dataset, columns: statement.columnNames) { throw missing }
                     for name in statement.columnNames where !names.contains(name) { names.append(name) }
                 }
             } catch let error as DossierError {
@@ -133,6 +156,17 @@ final class SQLiteCollector: Collector {
         return names
     }
 
+    /// A `yields` path whose column the query does not return: it would never give an identifier.
+    func missingYield(_ dataset: Dataset, columns: [String]) -> DossierError? {
+        for y in dataset.yields {
+            for path in y.paths where !columns.contains(path.components.first ?? "") {
+                return context.missingField("yields \(y.kind.name)", lacks: "the query returns no column '\(path)'", dataset: dataset,
+                                            source: source, at: y.location, in: SourceLocation(file: file.path))
+            }
+        }
+        return nil
+    }
+
     static func writes(_ lookup: Lookup) -> DossierError {
         DossierError(.dataMap, "the query would write to the database; lookups must only read", at: lookup.location)
     }
@@ -140,13 +174,21 @@ final class SQLiteCollector: Collector {
     /// A row as a record: every column, in the query's order, with its SQLite storage type.
     static func record(_ row: Row) -> DossierModel.Record {
         var fields = Fields()
-        for (name, dbValue) in row {
+        for (index, (name, dbValue)) in row.enumerated() {
             let value: Value
             switch dbValue.storage {
             case .null: value = .null
             case .int64(let i): value = .number(String(i))
             case .double(let d): value = d.isFinite ? .number(Self.text(of: d)) : .string(String(d))
-            case .string(let s): value = .string(s)
+            case .string(let s):
+                // Text that is not UTF-8 came back repaired (U+FFFD): its bytes are kept as they are
+                // stored instead, as binary, so that no value is changed on its way to the person.
+                if s.contains("\u{FFFD}"), let bytes = try? row.withUnsafeData(atIndex: index, { $0.map { Data($0) } }),
+                   String(validating: bytes, as: UTF8.self) == nil {
+                    value = .binary(bytes)
+                } else {
+                    value = .string(s)
+                }
             case .blob(let data): value = .binary(data)
             }
             fields.append(name, value)

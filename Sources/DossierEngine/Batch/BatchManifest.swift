@@ -108,6 +108,8 @@ public enum BatchManifest {
         if r.id.isEmpty {
             problems.insert("the request has no request_id", at: 0)
             r.id = "line-\(line)"
+        } else if r.id.count > ExportRequest.maxRequestIDLength {
+            problems.insert("the request id is longer than \(ExportRequest.maxRequestIDLength) characters", at: 0)
         } else if !ExportRequest.isValidRequestID(r.id) {
             problems.insert("the request id may hold only letters, digits, '.', '_' and '-' (and not start with a dot)", at: 0)
         }
@@ -126,6 +128,7 @@ public enum BatchManifest {
                 switch error {
                 case .unterminatedQuote(let line): throw DossierError(.usage, "a quoted cell that begins on this line never ends", at: SourceLocation(file: url.path, line: line))
                 case .invalidUTF8(let line): throw DossierError(.usage, "the line is not UTF-8 text", at: SourceLocation(file: url.path, line: line))
+                case .cellTooLong(let line): throw DossierError(.usage, "a cell is longer than \(CSVRowReader.maxCell >> 20) MiB", at: SourceLocation(file: url.path, line: line))
                 case .unreadable: throw DossierError(.usage, "the manifest cannot be read", at: SourceLocation(file: url.path, line: reader.line))
                 }
             }

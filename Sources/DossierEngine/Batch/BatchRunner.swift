@@ -266,6 +266,8 @@ public struct BatchRunner: Sendable {
 
     static func writeReport(_ outcomes: [BatchOutcome], to url: URL) throws(DossierError) {
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial")
+        let token = Scratch.register(temporary)
+        defer { Scratch.release(token) }
         let file = try OutputFile(url: temporary, durable: true)
         for o in outcomes { try file.write(o.json.jsonText() + "\n") }
         try file.close()

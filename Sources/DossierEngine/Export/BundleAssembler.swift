@@ -168,8 +168,9 @@ struct BundleAssembler {
     func writeDataset(_ store: DatasetStore, csvBOM: Bool) throws(DossierError) -> (files: [BundleFile], position: [Int]) {
         let folder = "data/\(store.source.id)"
         let dir = bundle.appendingPathComponent(folder)
-        do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
-            throw DossierError(.outputWrite, "cannot create a bundle folder", at: SourceLocation(file: dir.path))
+        // One level at a time, never the bundle itself: a bundle removed meanwhile (a signal) stays removed.
+        for level in [bundle.appendingPathComponent("data"), dir] where mkdir(level.path, 0o700) != 0 && errno != EEXIST {
+            throw DossierError(.outputWrite, "cannot create a bundle folder", at: SourceLocation(file: level.path))
         }
         let header = DatasetHeader(source: store.source.id, dataset: store.dataset.id, count: store.count, columns: store.columns)
         let base = "\(folder)/\(store.dataset.id)"

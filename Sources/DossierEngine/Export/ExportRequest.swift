@@ -50,9 +50,12 @@ public struct ExportRequest: Sendable {
         self.kind = kind
     }
 
+    /// The longest request id: it names files, within the 255 bytes of a file name.
+    public static let maxRequestIDLength = 100
+
     /// True when `id` can name a request (and so an archive): letters, digits, `.`, `_`, `-`; no leading dot.
     public static func isValidRequestID(_ id: String) -> Bool {
-        !id.isEmpty && id.count <= 100 && !id.hasPrefix(".")
+        !id.isEmpty && id.count <= maxRequestIDLength && !id.hasPrefix(".")
             && id.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0)) }
     }
 }

@@ -60,6 +60,11 @@ public struct Exporter: Sendable {
             throw DossierError(.usage, "no identifier of the person was given", missing: .identifiers)
         }
         var result: [Identifier] = []
+        // A kind no dataset looks up would find nothing anywhere, and the bundle would say "no data".
+        let known = Set(map.sources.flatMap { $0.datasets.flatMap { d in d.lookups.map(\.kind) + d.yields.map(\.kind) } })
+        for (kind, _) in given where !known.contains(kind) {
+            throw DossierError(.usage, "no dataset of the data map looks up a '\(kind.name)' identifier (it knows \(known.map(\.name).sorted().joined(separator: ", ")))")
+        }
         for (kind, text) in given {
             guard let value = normalizer.validated(text, as: kind) else {
                 let what = kind == .email ? "an e-mail address" : kind == .phone ? "a phone number (region \(map.controller.defaultRegion))" : "a non-empty \(kind.name)"
@@ -80,7 +85,7 @@ public struct Exporter: Sendable {
                                at: SourceLocation(file: map.file, key: "controller.languages"))
         }
         let map = self.map
-        return try await OpenedSources.with(map, indexes: indexFolder.map { .inspect($0) } ?? .none) { sources throws(DossierError) in
+        return try await OpenedSources.with(map, indexes: indexFolder.map { .inspect($0) } ?? .none, validating: true) { sources throws(DossierError) in
             var notes: [(String, [String])] = []
             for (source, collector) in sources.collectors {
                 for dataset in source.datasets {
@@ -105,6 +110,9 @@ public struct Exporter: Sendable {
     /// normalised) and the language of the texts.
     @discardableResult
     func checkRequest(_ request: ExportRequest) throws(DossierError) -> (given: [Identifier], texts: Translations) {
+        guard request.requestID.count <= ExportRequest.maxRequestIDLength else {
+            throw DossierError(.usage, "the request id is longer than \(ExportRequest.maxRequestIDLength) characters")
+        }
         guard ExportRequest.isValidRequestID(request.requestID) else {
             throw DossierError(.usage, "the request id may hold only letters, digits, '.', '_' and '-' (and not start with a dot)")
         }
@@ -119,18 +127,19 @@ public struct Exporter: Sendable {
         log[metadataKey: "request"] = "\(request.requestID)"
 
         let out = request.outputDirectory
-        do { try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true) } catch {
+        do { try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) } catch {
             throw DossierError(.outputUnavailable, "cannot create the output folder", at: SourceLocation(file: out.path))
         }
         let staging = out.appendingPathComponent(".dossier-staging-\(request.requestID)-\(UUID().uuidString.prefix(8))")
         let bundle = staging.appendingPathComponent("bundle")
+        let token = Scratch.register(staging)
+        defer { try? FileManager.default.removeItem(at: staging); Scratch.release(token) }
         do {
             try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
-            try FileManager.default.createDirectory(at: bundle, withIntermediateDirectories: false)
+            try FileManager.default.createDirectory(at: bundle, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
         } catch {
             throw DossierError(.outputUnavailable, "cannot create a staging folder in the output folder", at: SourceLocation(file: out.path))
         }
-        defer { try? FileManager.default.removeItem(at: staging) }
 
         // Resolve identity and collect.
         let resolver = IdentityResolver(map: map, normalizer: normalizer)

@@ -33,10 +33,11 @@ public final class OpenedSources: Sendable {
     /// Opens every source of the map; a source that cannot be opened closes the ones already open.
     /// File sources read, build or inspect their lookup indexes as `indexes` says; `concurrency` is
     /// how many exports will use the sources at once (database sources open as many connections).
-    public static func open(_ map: DataMap, indexes: IndexPolicy = .none, concurrency: Int = 1) async throws(DossierError) -> OpenedSources {
+    public static func open(_ map: DataMap, indexes: IndexPolicy = .none, concurrency: Int = 1,
+                            validating: Bool = false) async throws(DossierError) -> OpenedSources {
         XMLLibrary.initialize() // before any source or export touches libxml2 from several threads
         let normalizer = StandardNormalizer(defaultRegion: map.controller.defaultRegion)
-        let context = CollectorContext(map: map, normalizer: normalizer, indexes: indexes, concurrency: concurrency)
+        let context = CollectorContext(map: map, normalizer: normalizer, indexes: indexes, concurrency: concurrency, validating: validating)
         // Sources open side by side (building an index is a pass over a file: one core each).
         let opened = await withTaskGroup(of: (Int, Result<any Collector, DossierError>).self) { group in
             for (i, source) in map.sources.enumerated() {
@@ -77,9 +78,9 @@ public final class OpenedSources: Sendable {
     }
 
     /// Opens the map's sources, runs `body` with them, and closes them whatever happens.
-    public static func with<T>(_ map: DataMap, indexes: IndexPolicy = .none, concurrency: Int = 1,
+    public static func with<T>(_ map: DataMap, indexes: IndexPolicy = .none, concurrency: Int = 1, validating: Bool = false,
                                _ body: (OpenedSources) async throws(DossierError) -> T) async throws(DossierError) -> T {
-        let sources = try await open(map, indexes: indexes, concurrency: concurrency)
+        let sources = try await open(map, indexes: indexes, concurrency: concurrency, validating: validating)
         do {
             let value = try await body(sources)
             await sources.close()
