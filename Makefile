@@ -11,7 +11,7 @@ DEMO_OUT   := .build-demo
 APT_PACKAGES := pkg-config libarchive-dev libxml2-dev libsqlite3-dev libphonenumber-dev libprotobuf-dev \
                 libarchive-tools unzip libxml2-utils p7zip-full chromium sqlite3 python3 python3-venv systemd postgresql
 
-.PHONY: all deps build samples venv demo test unit integration bench bench-postgres bench-export embed holidays clean
+.PHONY: all deps build samples venv demo test unit integration bench bench-postgres bench-export fuzz embed holidays clean
 
 all: build
 
@@ -78,6 +78,7 @@ bench: deps venv embed
 	$(SWIFT) build -c release --static-swift-stdlib --product dossier
 	DOSSIER=release Tests/bench/batch.sh
 	$(VENV)/bin/python Tests/bench/postgres.py
+	$(VENV)/bin/python Tests/bench/ledger_load.py
 
 # The PostgreSQL part alone: Chinook as a source, and the queue with 1, 2 and 4 workers.
 bench-postgres: deps venv embed
@@ -89,6 +90,13 @@ bench-export: deps embed
 	@command -v /usr/bin/time >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq time >/dev/null; } || { echo "Install the Debian package 'time'."; exit 1; }
 	$(SWIFT) build -c release --product dossier
 	DOSSIER=release Tests/bench/run.sh
+
+# libFuzzer over the readers (Sources/DossierFuzz): each target for FUZZ_SECONDS (default 60), built
+# with -sanitize=fuzzer in .build-fuzz; a crash, a hang or 2 GB of memory fails it (Tests/fuzz/run.sh).
+FUZZ_SECONDS ?= 60
+fuzz: deps venv embed
+	$(SWIFT) build --product dossier-fuzz --build-path .build-fuzz -Xswiftc -sanitize=fuzzer -Xswiftc -DDOSSIER_FUZZING
+	FUZZ_SECONDS=$(FUZZ_SECONDS) Tests/fuzz/run.sh
 
 # The public holiday table of the EU and EEA states (Sources/DossierModel/Holidays), regenerated from
 # the pinned PyPI package `holidays` (Tests/integration/requirements.txt); make test checks it is current.

@@ -10,6 +10,8 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "dossier", targets: ["dossier"]),
+        // libFuzzer targets over the readers (`make fuzz`).
+        .executable(name: "dossier-fuzz", targets: ["DossierFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -106,6 +108,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+
+        .executableTarget(name: "DossierFuzz", dependencies: ["DossierModel", "DossierMap", "DossierIdentity", "DossierCollectors"]),
 
         .testTarget(name: "DossierTests", dependencies: [
             "DossierModel", "DossierMap", "DossierIdentity", "DossierCollectors", "DossierFormats",

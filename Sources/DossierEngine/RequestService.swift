@@ -360,6 +360,9 @@ public final class RequestService: Sendable {
             delivery.identifiers = result.identifiers
             // The archives are renamed into place inside the transaction that records them, just before
             // the commit: a crash leaves both or neither, but for the instant of the commit itself.
+            // A signal waits for this commit: the archives and their row exist both or neither.
+            Scratch.beginCommit()
+            defer { Scratch.endCommit() }
             do {
                 try await ledger.recordDelivery(delivery, for: claim, note: "copy \(copy) delivered (fee \(Self.amount(fee)) \(currency))",
                                           beforeCommit: { () throws(DossierError) in for f in finished { try f.publish() } })
@@ -414,7 +417,10 @@ public final class RequestService: Sendable {
     public enum Due: Sendable { case overdue, within(days: Int) }
 
     public func list(statuses: Set<RequestStatus>?, due: Due?, today: Day) async throws(DossierError) -> [RequestRecord] {
-        try await ledger.requests(statuses: statuses).filter { r in
+        // Only open requests can be due: the others are not read at all.
+        let open = Set(RequestStatus.allCases.filter(\.isOpen))
+        let wanted = due == nil ? statuses : (statuses ?? open).intersection(open)
+        return try await ledger.requests(statuses: wanted).filter { r in
             switch due {
             case nil: return true
             case .overdue?: return r.status.isOpen && r.deadline < today

@@ -490,18 +490,39 @@ public final class PostgresLedger: Ledger {
 
     public func requests(statuses: Set<RequestStatus>?) async throws(DossierError) -> [RequestRecord] {
         try await read { c in
-            var ids: [String] = []
-            if let statuses {
-                if statuses.isEmpty { return [] }
-                let list = "{" + statuses.map(\.rawValue).sorted().joined(separator: ",") + "}"
-                ids = try await Self.rows(c, "SELECT id FROM requests WHERE status = ANY($1::text[]) ORDER BY year, seq", [list]).compactMap { Self.text($0["id"]) }
-            } else {
-                ids = try await Self.rows(c, "SELECT id FROM requests ORDER BY year, seq").compactMap { Self.text($0["id"]) }
+            if statuses?.isEmpty == true { return [] }
+            // One query per table for the whole list (not four round trips per request).
+            let filter = statuses == nil ? "" : "WHERE r.status = ANY($1::text[])"
+            let values: [String?] = statuses.map { ["{" + $0.map(\.rawValue).sorted().joined(separator: ",") + "}"] } ?? []
+            func children<T>(_ table: String, order: String, _ make: ([String: Value]) -> T) async throws -> [String: [T]] {
+                var grouped: [String: [T]] = [:]
+                for row in try await Self.rows(c, "SELECT c.* FROM \(table) c JOIN requests r ON r.id = c.request_id \(filter) ORDER BY c.request_id, \(order)", values) {
+                    grouped[Self.text(row["request_id"]) ?? "", default: []].append(make(row))
+                }
+                return grouped
             }
-            var result: [RequestRecord] = []
-            for id in ids { if let r = try await Self.load(c, id: id, withHistory: false) { result.append(r) } }
-            return result
+            let identifiers = try await children("request_identifiers", order: "c.kind COLLATE \"C\", c.value COLLATE \"C\"", Self.identifier)
+            let deliveries = try await children("deliveries", order: "c.copy", Self.delivery)
+            let transmissions = try await children("transmissions", order: "c.id", Self.transmission)
+            let columns = Self.requestColumns.split(separator: ",").map { "r." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", ")
+            return try await Self.rows(c, "SELECT \(columns) FROM requests r \(filter) ORDER BY r.year, r.seq", values).map { row in
+                let id = Self.text(row["id"]) ?? ""
+                return try Self.record(row, identifiers: identifiers[id] ?? [], deliveries: deliveries[id] ?? [],
+                                       transmissions: transmissions[id] ?? [], history: [])
+            }
         }
+    }
+
+    static func identifier(_ r: [String: Value]) -> Identifier {
+        Identifier(kind: IdentifierKind(text(r["kind"]) ?? ""), value: text(r["value"]) ?? "")
+    }
+
+    static func transmission(_ t: [String: Value]) -> Transmission {
+        Transmission(copy: int(t["copy"]), at: time(t["at"]), destination: text(t["destination"]) ?? "",
+                     idempotencyKey: text(t["idempotency_key"]) ?? "", accepted: text(t["accepted"]) == "true",
+                     status: text(t["status"]).flatMap { Int($0) }, responseSHA256: text(t["response_sha256"]),
+                     responseSize: text(t["response_size"]).flatMap { Int($0) }, response: text(t["response"]),
+                     attempts: int(t["attempts"]), error: text(t["error"]))
     }
 
     static let requestColumns = """
@@ -514,19 +535,20 @@ public final class PostgresLedger: Ledger {
     static func load(_ c: PostgresConnection, id: String, withHistory: Bool) async throws -> RequestRecord? {
         guard let row = try await rows(c, "SELECT \(requestColumns) FROM requests WHERE id = $1", [id]).first else { return nil }
         let identifiers = try await rows(c, "SELECT kind, value FROM request_identifiers WHERE request_id = $1 ORDER BY kind COLLATE \"C\", value COLLATE \"C\"", [id])
-            .map { Identifier(kind: IdentifierKind(text($0["kind"]) ?? ""), value: text($0["value"]) ?? "") }
+            .map(identifier)
         let deliveries = try await rows(c, "SELECT * FROM deliveries WHERE request_id = $1 ORDER BY copy", [id]).map(delivery)
-        let transmissions = try await rows(c, "SELECT * FROM transmissions WHERE request_id = $1 ORDER BY id", [id]).map { t in
-            Transmission(copy: int(t["copy"]), at: time(t["at"]), destination: text(t["destination"]) ?? "",
-                         idempotencyKey: text(t["idempotency_key"]) ?? "", accepted: text(t["accepted"]) == "true",
-                         status: text(t["status"]).flatMap { Int($0) }, responseSHA256: text(t["response_sha256"]),
-                         responseSize: text(t["response_size"]).flatMap { Int($0) }, response: text(t["response"]),
-                         attempts: int(t["attempts"]), error: text(t["error"]))
-        }
+        let transmissions = try await rows(c, "SELECT * FROM transmissions WHERE request_id = $1 ORDER BY id", [id]).map(transmission)
         let history = withHistory ? try await rows(c, "SELECT * FROM history WHERE request_id = $1 ORDER BY id", [id]).map { h in
             HistoryEvent(at: time(h["at"]), from: text(h["from_status"]).flatMap(RequestStatus.init(rawValue:)),
                          to: RequestStatus(rawValue: text(h["to_status"]) ?? "") ?? .received, note: text(h["note"]))
         } : []
+        return try record(row, identifiers: identifiers, deliveries: deliveries, transmissions: transmissions, history: history)
+    }
+
+    /// A request from its row and its rows in the other tables.
+    static func record(_ row: [String: Value], identifiers: [Identifier], deliveries: [Delivery], transmissions: [Transmission],
+                       history: [HistoryEvent]) throws -> RequestRecord {
+        let id = text(row["id"]) ?? ""
         let flags: [String] = {
             guard case .array(let items)? = try? JSON.parse(text(row["flags"]) ?? "[]") else { return [] }
             return items.compactMap(\.scalarText)

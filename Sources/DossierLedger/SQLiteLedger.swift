@@ -329,27 +329,56 @@ public final class SQLiteLedger: Ledger {
         try read { db in
             let wanted = statuses.map { $0.map(\.rawValue).sorted() }
             if wanted?.isEmpty == true { return [] }
-            let filter = wanted.map { "WHERE status IN (\(Array(repeating: "?", count: $0.count).joined(separator: ", ")))" } ?? ""
-            let ids = try String.fetchAll(db, sql: "SELECT id FROM requests \(filter) ORDER BY year, seq",
-                                          arguments: StatementArguments(wanted ?? []))
-            return try ids.compactMap { try Self.load(db, id: $0, withHistory: false) }
+            let filter = wanted.map { "WHERE r.status IN (\(Array(repeating: "?", count: $0.count).joined(separator: ", ")))" } ?? ""
+            let arguments = StatementArguments(wanted ?? [])
+            // One query per table for the whole list (not four per request): the rows of each child
+            // table grouped by request.
+            func children<T>(_ table: String, order: String, _ make: (Row) -> T) throws -> [String: [T]] {
+                var grouped: [String: [T]] = [:]
+                let cursor = try Row.fetchCursor(db, sql: "SELECT c.* FROM \(table) c JOIN requests r ON r.id = c.request_id \(filter) ORDER BY c.request_id, \(order)",
+                                                 arguments: arguments)
+                while let row = try cursor.next() { grouped[row["request_id"], default: []].append(make(row)) }
+                return grouped
+            }
+            let identifiers = try children("request_identifiers", order: "c.kind, c.value", Self.identifier)
+            let deliveries = try children("deliveries", order: "c.copy", Self.delivery)
+            let transmissions = try children("transmissions", order: "c.id", Self.transmission)
+            var records: [RequestRecord] = []
+            let cursor = try Row.fetchCursor(db, sql: "SELECT r.* FROM requests r \(filter) ORDER BY r.year, r.seq", arguments: arguments)
+            while let row = try cursor.next() {
+                let id: String = row["id"]
+                records.append(Self.record(row, identifiers: identifiers[id] ?? [], deliveries: deliveries[id] ?? [],
+                                           transmissions: transmissions[id] ?? [], history: []))
+            }
+            return records
         }
+    }
+
+    static func identifier(_ r: Row) -> Identifier { Identifier(kind: IdentifierKind(r["kind"]), value: r["value"]) }
+
+    static func transmission(_ t: Row) -> Transmission {
+        Transmission(copy: t["copy"], at: date(t["at"]), destination: t["destination"], idempotencyKey: t["idempotency_key"],
+                     accepted: (t["accepted"] as Int) != 0, status: t["status"], responseSHA256: t["response_sha256"],
+                     responseSize: t["response_size"], response: t["response"], attempts: t["attempts"], error: t["error"])
     }
 
     static func load(_ db: Database, id: String, withHistory: Bool) throws -> RequestRecord? {
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM requests WHERE id = ?", arguments: [id]) else { return nil }
         let identifiers = try Row.fetchAll(db, sql: "SELECT kind, value FROM request_identifiers WHERE request_id = ? ORDER BY kind, value", arguments: [id])
-            .map { Identifier(kind: IdentifierKind($0["kind"]), value: $0["value"]) }
+            .map(identifier)
         let deliveries = try Row.fetchAll(db, sql: "SELECT * FROM deliveries WHERE request_id = ? ORDER BY copy", arguments: [id]).map(delivery)
-        let transmissions = try Row.fetchAll(db, sql: "SELECT * FROM transmissions WHERE request_id = ? ORDER BY id", arguments: [id]).map { t in
-            Transmission(copy: t["copy"], at: date(t["at"]), destination: t["destination"], idempotencyKey: t["idempotency_key"],
-                         accepted: (t["accepted"] as Int) != 0, status: t["status"], responseSHA256: t["response_sha256"],
-                         responseSize: t["response_size"], response: t["response"], attempts: t["attempts"], error: t["error"])
-        }
+        let transmissions = try Row.fetchAll(db, sql: "SELECT * FROM transmissions WHERE request_id = ? ORDER BY id", arguments: [id]).map(transmission)
         let history = withHistory ? try Row.fetchAll(db, sql: "SELECT * FROM history WHERE request_id = ? ORDER BY id", arguments: [id]).map { h in
             HistoryEvent(at: date(h["at"]), from: (h["from_status"] as String?).flatMap(RequestStatus.init(rawValue:)),
                          to: RequestStatus(rawValue: h["to_status"]) ?? .received, note: h["note"])
         } : []
+        return record(row, identifiers: identifiers, deliveries: deliveries, transmissions: transmissions, history: history)
+    }
+
+    /// A request from its row and its rows in the other tables.
+    static func record(_ row: Row, identifiers: [Identifier], deliveries: [Delivery], transmissions: [Transmission],
+                       history: [HistoryEvent]) -> RequestRecord {
+        let id: String = row["id"]
         let flags: [String] = {
             guard case .array(let items)? = try? JSON.parse(row["flags"] as String) else { return [] }
             return items.compactMap(\.scalarText)

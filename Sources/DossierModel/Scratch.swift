@@ -21,6 +21,24 @@ public enum Scratch {
         var groups: [Int: Int32] = [:]
         /// Set by `removeAll`: the process is ending, and nothing new may be made.
         var ending = false
+        /// Commits under way that a stop must let finish (`beginCommit`).
+        var commits = 0
+    }
+
+    /// A commit that publishes files (an archive renamed into place just before the transaction that
+    /// records it commits) must not be cut in half: a stop waits for it (at most 30 s), so that the
+    /// files and their record exist both or neither. Not called once the process is ending.
+    public static func beginCommit() {
+        let started: Bool = registry.lock.withLock {
+            if registry.ending { return false }
+            registry.commits += 1
+            return true
+        }
+        if !started { waitForTheEnd() }
+    }
+
+    public static func endCommit() {
+        registry.lock.withLock { registry.commits -= 1 }
     }
 
     /// Waits for the exit under way: a thread that would make a file now must not make it.
@@ -83,10 +101,9 @@ public enum Scratch {
     /// with what they hold). Called from a signal handler's queue just before the process exits:
     /// from then on, a thread that registers something new waits for the exit instead of making it.
     public static func removeAll() {
-        let (paths, groups) = registry.lock.withLock {
-            registry.ending = true
-            return (Array(registry.paths.values), Array(registry.groups.values))
-        }
+        registry.lock.withLock { registry.ending = true }
+        for _ in 0..<3000 where registry.lock.withLock({ registry.commits > 0 }) { usleep(10_000) }
+        let (paths, groups) = registry.lock.withLock { (Array(registry.paths.values), Array(registry.groups.values)) }
         for leader in groups where leader > 1 { kill(-leader, SIGKILL) }
         for path in paths {
             var isFolder: ObjCBool = false

@@ -112,7 +112,12 @@ def receiver(tmp_path_factory):
 @pytest.fixture(params=["sqlite", "postgres"])
 def ledger(request, dossier, tmp_path) -> Ledger:
     pg = request.getfixturevalue("pg_ledger_database")() if request.param == "postgres" else None
+    # a fresh receiver for each test: the same request id, copy and archive (the runs of two backends
+    # in the same second) would otherwise give the same key, which the receiver already took
     Receiver.calls.clear()
+    Receiver.accepted.clear()
+    Receiver.seen.clear()
+    Receiver.answers.clear()
     return Ledger(dossier, make_samples_copy(tmp_path / "samples", backend=request.param), request.param, pg)
 
 
