@@ -101,19 +101,13 @@ extension RequestService {
 
     /// The archive on disk must be the one the ledger recorded: same size, same SHA-256.
     static func checkIntact(_ delivery: Delivery, requestID: String) throws(DossierError) {
-        guard let handle = FileHandle(forReadingAtPath: delivery.path) else {
+        let url = URL(fileURLWithPath: delivery.path)
+        guard FileManager.default.isReadableFile(atPath: url.path),
+              let described = try? BundleFile.describe(url.lastPathComponent, in: url.deletingLastPathComponent()) else {
             throw DossierError(.outputUnavailable, "the archive of copy \(delivery.copy) of request \(requestID) is not there (deleted, or on another machine); a further copy is 'dossier request copy'",
                                at: SourceLocation(file: delivery.path))
         }
-        defer { try? handle.close() }
-        var hasher = SHA256()
-        var size = 0
-        while let chunk = try? handle.read(upToCount: 1 << 16), !chunk.isEmpty {
-            hasher.update(data: chunk)
-            size += chunk.count
-        }
-        let sha = hasher.finalize().map { String(format: "%02x", $0) }.joined()
-        guard size == delivery.size, sha == delivery.sha256 else {
+        guard described.bytes == delivery.size, described.sha256 == delivery.sha256 else {
             throw DossierError(.refused, "the archive of copy \(delivery.copy) of request \(requestID) is not the one the ledger recorded (changed or damaged since); it is not sent",
                                at: SourceLocation(file: delivery.path))
         }

@@ -179,7 +179,6 @@ public enum JSON {
                     skipSpace()
                     let value = try parseValue(depth: depth + 1)
                     fields.append(key, value)
-                    if fields.count == 16 { names = Set(fields.entries.map(\.name)) }
                     skipSpace()
                     guard index < bytes.count else { throw error("unexpected end of text") }
                     if bytes[index] == UInt8(ascii: ",") { index += 1; continue }

@@ -163,6 +163,15 @@ def make_samples_copy(folder: Path, extra=EXTRA_HOLIDAYS, repeat_window="P3M", p
     return folder / "dossier.yaml"
 
 
+def samples_ledger(request, dossier: str, folder: Path, **kw) -> "Ledger":
+    """A Ledger over a private copy of the samples (make_samples_copy(folder, **kw)) on the backend a
+    fixture parametrised with ["sqlite", "postgres"] is running: the SQLite file beside the map, or a
+    fresh database of the tests' PostgreSQL cluster."""
+    backend = request.param
+    pg = request.getfixturevalue("pg_ledger_database")() if backend == "postgres" else None
+    return Ledger(dossier, make_samples_copy(folder, backend=backend, **kw), backend, pg)
+
+
 # --------------------------------------------------------------------------- driving the binary
 
 

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from ledger_helpers import TEST_LEASE_SECONDS, Ledger, make_samples_copy
+from ledger_helpers import TEST_LEASE_SECONDS, Ledger, make_samples_copy, samples_ledger
 from test_run_due import emails
 
 EX_USAGE = 64
@@ -22,8 +22,7 @@ VERIFY = ("--method", "list of the closed product's customers", "--by", "A. Nowa
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def ledger(request, dossier, tmp_path) -> Ledger:
-    pg = request.getfixturevalue("pg_ledger_database")() if request.param == "postgres" else None
-    return Ledger(dossier, make_samples_copy(tmp_path / "samples", backend=request.param), request.param, pg)
+    return samples_ledger(request, dossier, tmp_path / "samples")
 
 
 def manifest(ledger: Ledger, people: list[str], bad: bool = False, name="requests.csv"):

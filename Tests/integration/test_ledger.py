@@ -28,6 +28,7 @@ import yaml
 
 from conftest import assert_one_line_error, data_files, export, read_archive
 from ledger_helpers import (
+    samples_ledger,
     EX_REFUSED, EX_TEMPFAIL, EX_USAGE, EXTRA_HOLIDAYS, REQUEST_ID, Ledger, add_months, day, easter_sunday,
     expected_deadline, expected_fees, last_line, make_samples_copy, output, polish_holidays, sha256_file,
 )
@@ -57,8 +58,7 @@ def ledger(request, ledger_dossier, samples_map, tmp_path) -> Ledger:
     """A private copy of the samples with `ledger:` {path: ledger/ledger.sqlite (or url_env naming a fresh
     database of the tests' PostgreSQL cluster), archives: ledger/archives, repeat_window: P3M,
     holidays: {country: PL, extra: EXTRA_HOLIDAYS}}. Every test that takes it runs on both backends."""
-    pg = request.getfixturevalue("pg_ledger_database")() if request.param == "postgres" else None
-    return Ledger(ledger_dossier, make_samples_copy(tmp_path / "samples", backend=request.param), request.param, pg)
+    return samples_ledger(request, ledger_dossier, tmp_path / "samples")
 
 
 @pytest.fixture

@@ -10,16 +10,14 @@ import zipfile
 import pytest
 
 from conftest import assert_one_line_error, run
-from ledger_helpers import Ledger, make_samples_copy
+from ledger_helpers import Ledger, make_samples_copy, samples_ledger
 
 ZOFIA = "zofia.wisniewska@example.pl"
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def expiring_ledger(request, dossier, tmp_path) -> Ledger:
-    pg = request.getfixturevalue("pg_ledger_database")() if request.param == "postgres" else None
-    path = make_samples_copy(tmp_path / "samples", backend=request.param, settings=("expires_after: P30D",))
-    return Ledger(dossier, path, request.param, pg)
+    return samples_ledger(request, dossier, tmp_path / "samples", settings=("expires_after: P30D",))
 
 
 def purge(ledger: Ledger, today: str) -> list[str]:

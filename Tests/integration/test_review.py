@@ -13,7 +13,7 @@ import stat
 import pytest
 
 from conftest import assert_one_line_error, run
-from ledger_helpers import Ledger, make_samples_copy
+from ledger_helpers import Ledger, make_samples_copy, samples_ledger
 
 EX_REFUSED = 65
 ZOFIA = "zofia.wisniewska@example.pl"
@@ -21,9 +21,7 @@ ZOFIA = "zofia.wisniewska@example.pl"
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def reviewed_ledger(request, dossier, tmp_path) -> Ledger:
-    pg = request.getfixturevalue("pg_ledger_database")() if request.param == "postgres" else None
-    path = make_samples_copy(tmp_path / "samples", backend=request.param, settings=("require_review: true",))
-    return Ledger(dossier, path, request.param, pg)
+    return samples_ledger(request, dossier, tmp_path / "samples", settings=("require_review: true",))
 
 
 def opened(ledger: Ledger) -> str:

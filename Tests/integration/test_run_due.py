@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SAMPLES_MAP, read_archive
-from ledger_helpers import TEST_LEASE_SECONDS, Ledger, make_samples_copy
+from ledger_helpers import TEST_LEASE_SECONDS, Ledger, samples_ledger
 
 EX_DATAERR = 65
 
@@ -31,8 +31,7 @@ def emails(n: int) -> list[str]:
 @pytest.fixture(params=["sqlite", "postgres"])
 def ledger(request, dossier, tmp_path) -> Ledger:
     """The samples with a ledger of each backend (a fresh PostgreSQL database for the second)."""
-    pg = request.getfixturevalue("pg_ledger_database")() if request.param == "postgres" else None
-    return Ledger(dossier, make_samples_copy(tmp_path / "samples", backend=request.param), request.param, pg)
+    return samples_ledger(request, dossier, tmp_path / "samples")
 
 
 def import_csv(ledger: Ledger, rows: list[list[str]], header=("request_id", "email", "received", "kind"), *extra):

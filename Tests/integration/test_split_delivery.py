@@ -12,15 +12,14 @@ import zipfile
 import pytest
 
 from conftest import data_files, read_archive
-from ledger_helpers import Ledger, make_samples_copy, sha256_file
+from ledger_helpers import Ledger, sha256_file, samples_ledger
 
 ZOFIA = "zofia.wisniewska@example.pl"
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def split_ledger(request, dossier, tmp_path) -> Ledger:
-    pg = request.getfixturevalue("pg_ledger_database")() if request.param == "postgres" else None
-    return Ledger(dossier, make_samples_copy(tmp_path / "samples", backend=request.param), request.param, pg)
+    return samples_ledger(request, dossier, tmp_path / "samples")
 
 
 def delivered_paths(proc) -> list[str]:

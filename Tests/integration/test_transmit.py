@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from conftest import assert_one_line_error
-from ledger_helpers import Ledger, make_samples_copy, sha256_file
+from ledger_helpers import Ledger, sha256_file, samples_ledger
 
 ZOFIA = "zofia.wisniewska@example.pl"
 TOKEN = "receiver-t0ken/+="
@@ -111,14 +111,13 @@ def receiver(tmp_path_factory):
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def ledger(request, dossier, tmp_path) -> Ledger:
-    pg = request.getfixturevalue("pg_ledger_database")() if request.param == "postgres" else None
     # a fresh receiver for each test: the same request id, copy and archive (the runs of two backends
     # in the same second) would otherwise give the same key, which the receiver already took
     Receiver.calls.clear()
     Receiver.accepted.clear()
     Receiver.seen.clear()
     Receiver.answers.clear()
-    return Ledger(dossier, make_samples_copy(tmp_path / "samples", backend=request.param), request.param, pg)
+    return samples_ledger(request, dossier, tmp_path / "samples")
 
 
 def transmit(ledger: Ledger, rid: str, address: str, ca: Path | None, *extra, token=TOKEN):

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from ledger_helpers import TEST_LEASE_SECONDS, Ledger, make_samples_copy
+from ledger_helpers import TEST_LEASE_SECONDS, Ledger, make_samples_copy, samples_ledger
 from test_run_due import emails
 
 
@@ -24,8 +24,7 @@ def opened_and_verified(ledger: Ledger, n: int) -> list[str]:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def ledger(request, dossier, tmp_path) -> Ledger:
-    pg = request.getfixturevalue("pg_ledger_database")() if request.param == "postgres" else None
-    return Ledger(dossier, make_samples_copy(tmp_path / "samples", backend=request.param), request.param, pg)
+    return samples_ledger(request, dossier, tmp_path / "samples")
 
 
 @pytest.fixture

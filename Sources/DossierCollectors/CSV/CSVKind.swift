@@ -27,7 +27,16 @@ enum CSVKind: FileSourceKind {
     /// header lacks would find nothing in any row, and the bundle would say "no data". Refused first.
     static func open(_ source: Source, in context: CollectorContext) async throws(DossierError) -> any Collector {
         let format = format(for: source)
+        // The collector first: it refuses what is not a regular file before any header is read.
         let collector = try FileCollector(source: source, context: context, format: format)
+        do throws(DossierError) { try checkColumns(of: source, in: context, format: format) } catch {
+            await collector.close()
+            throw error
+        }
+        return collector
+    }
+
+    static func checkColumns(of source: Source, in context: CollectorContext, format: CSVFormat) throws(DossierError) {
         var headers: [String: [String]] = [:]
         for dataset in source.datasets {
             let file = context.file(of: dataset, in: source)
@@ -47,7 +56,6 @@ enum CSVKind: FileSourceKind {
                 throw context.missingField("where", lacks: lacks(path.description), dataset: dataset, source: source, at: dataset.location, in: header1)
             }
         }
-        return collector
     }
 }
 

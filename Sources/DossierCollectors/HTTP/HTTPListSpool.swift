@@ -21,8 +21,7 @@ final class HTTPListSpool: Collector {
     /// Reads every listed dataset of `http`'s source, then indexes what was read.
     static func open(_ http: HTTPCollector, in context: CollectorContext) async throws(DossierError) -> HTTPListSpool {
         let source = http.source
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("dossier-http-\(UUID().uuidString)")
-        let scratch = Scratch.register(folder)
+        let (folder, scratch) = Scratch.temporaryURL("dossier-http")
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
         } catch {

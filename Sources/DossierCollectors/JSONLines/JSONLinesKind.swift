@@ -25,6 +25,17 @@ struct JSONLinesFormat: RecordFileFormat {
         // reported whether or not it could hold a wanted identifier.
         let validator = JSONProjection([])
         var none: [Value?] = []
+        try Self.lines(of: file, source: source) { line, reader throws(DossierError) in
+            if let needles, !RecordMatcher.mightMatch(raw: line, needles: needles), validator.project(line, into: &none) { return }
+            let record = try Self.object(line, file: file, line: reader.lineNumber, source: source)
+            try body(record, ByteRange(offset: reader.lineOffset, length: reader.lineLength))
+        }
+    }
+
+    /// Every line of the file that is not blank, without its line end (and the byte order mark of
+    /// the first), with the reader that says where it is.
+    static func lines(of file: URL, source: String,
+                      _ body: (ArraySlice<UInt8>, LineReader) throws(DossierError) -> Void) throws(DossierError) {
         let reader: LineReader
         do { reader = try LineReader(url: file) } catch {
             throw .unreadable("the file cannot be opened", file: file, source: source)
@@ -38,9 +49,7 @@ struct JSONLinesFormat: RecordFileFormat {
             guard var line = next else { break }
             if reader.lineNumber == 1, line.starts(with: [0xEF, 0xBB, 0xBF]) { line = line.dropFirst(3) }
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-            if let needles, !RecordMatcher.mightMatch(raw: line, needles: needles), validator.project(line, into: &none) { continue }
-            let record = try Self.object(line, file: file, line: reader.lineNumber, source: source)
-            try body(record, ByteRange(offset: reader.lineOffset, length: reader.lineLength))
+            try body(line, reader)
         }
     }
 
@@ -64,19 +73,7 @@ struct JSONLinesFormat: RecordFileFormat {
         let all = Array(datasets.indices)
         let projection = JSONProjection(fields)
         var values = [Value?](repeating: nil, count: fields.count)
-        let reader: LineReader
-        do { reader = try LineReader(url: file) } catch {
-            throw .unreadable("the file cannot be opened", file: file, source: source)
-        }
-        while true {
-            let next: ArraySlice<UInt8>?
-            do { next = try reader.next() } catch {
-                throw .unreadable(error is LineReader.LineTooLong ? "line is longer than \(LineReader.maxLine >> 20) MiB" : "the file cannot be read",
-                                  file: file, line: reader.lineNumber + 1, source: source)
-            }
-            guard var line = next else { break }
-            if reader.lineNumber == 1, line.starts(with: [0xEF, 0xBB, 0xBF]) { line = line.dropFirst(3) }
-            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+        try Self.lines(of: file, source: source) { line, reader throws(DossierError) in
             if !projection.project(line, into: &values) {
                 let record = try Self.object(line, file: file, line: reader.lineNumber, source: source)
                 Self.projection(of: record, at: fields, into: &values)

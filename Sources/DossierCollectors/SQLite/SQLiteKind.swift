@@ -96,8 +96,6 @@ final class SQLiteCollector: Collector {
         return e.resultCode == .SQLITE_BUSY || e.resultCode == .SQLITE_LOCKED
     }
 
-    func locked() -> DossierError { Self.locked(source: source, file: file) }
-
     static func locked(source: Source, file: URL) -> DossierError {
         DossierError(.busy, "source '\(source.id)': the database is locked by another program (waited \(Int(busyTimeout)) s); try again later",
                      at: SourceLocation(file: file.path))
@@ -128,7 +126,7 @@ final class SQLiteCollector: Collector {
         } catch let error as DossierError {
             throw error
         } catch {
-            if Self.isLocked(error) { throw locked() }
+            if Self.isLocked(error) { throw Self.locked(source: source, file: file) }
             throw DossierError(.sourceUnreadable, "source '\(source.id)', dataset '\(dataset.id)': the query failed against '\(file.lastPathComponent)' (\(Self.reason(error)))",
                                at: dataset.lookups.first?.location)
         }

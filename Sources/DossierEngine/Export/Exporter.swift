@@ -29,12 +29,15 @@ public struct Exporter: Sendable {
     /// The folder of the lookup indexes: the given one, else the map's `index.path`, else none.
     public let indexFolder: URL?
     let normalizer: StandardNormalizer
+    /// The identifier kinds some dataset looks up or yields: another kind would find nothing anywhere.
+    let knownKinds: Set<IdentifierKind>
 
     public init(map: DataMap, indexFolder: URL? = nil, logger: Logger = Logger(label: "dossier")) {
         self.map = map
         self.logger = logger
         self.indexFolder = indexFolder ?? map.indexPath.map { map.resolve(path: $0) }
         normalizer = StandardNormalizer(defaultRegion: map.controller.defaultRegion)
+        knownKinds = Set(map.sources.flatMap { $0.datasets.flatMap { d in d.lookups.map(\.kind) + d.yields.map(\.kind) } })
     }
 
     /// What a single export does with indexes: uses fresh ones, rebuilds stale ones, scans without.
@@ -61,9 +64,8 @@ public struct Exporter: Sendable {
         }
         var result: [Identifier] = []
         // A kind no dataset looks up would find nothing anywhere, and the bundle would say "no data".
-        let known = Set(map.sources.flatMap { $0.datasets.flatMap { d in d.lookups.map(\.kind) + d.yields.map(\.kind) } })
-        for (kind, _) in given where !known.contains(kind) {
-            throw DossierError(.usage, "no dataset of the data map looks up a '\(kind.name)' identifier (it knows \(known.map(\.name).sorted().joined(separator: ", ")))")
+        for (kind, _) in given where !knownKinds.contains(kind) {
+            throw DossierError(.usage, "no dataset of the data map looks up a '\(kind.name)' identifier (it knows \(knownKinds.map(\.name).sorted().joined(separator: ", ")))")
         }
         for (kind, text) in given {
             guard let value = normalizer.validated(text, as: kind) else {
