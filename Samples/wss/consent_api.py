@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """The consent platform's API for the WSS sample (a `kind: http` source of wss.yaml), served on
 127.0.0.1 from consent/records.json: GET /v1/consents?email=ADDRESS&page=N with a bearer token,
-two records a page, {"data": [...], "next": "/v1/consents?...&page=N+1" or null}.
+two records a page, {"data": [...], "next": "/v1/consents?...&page=N+1" or null}. Like a real
+platform it throttles and fails now and then: the first request for each person's first page is
+answered 429 and the first for any later page 503, both with Retry-After: 0, so every export
+exercises paging, throttling and retries.
 
     python3 Samples/wss/consent_api.py --port 0 --url-file api.url   # prints nothing; writes its URL
 
@@ -18,15 +21,19 @@ from urllib.parse import parse_qs, quote, urlparse
 RECORDS = json.loads((Path(__file__).resolve().parent / "consent" / "records.json").read_text(encoding="utf-8"))["subjects"]
 TOKEN = "wss-demo-token"
 PAGE = 2
+SEEN: set = set()
+SEEN_LOCK = threading.Lock()
 
 
 class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-    def reply(self, status, body):
+    def reply(self, status, body, headers=()):
         data = json.dumps(body).encode()
         self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -41,6 +48,11 @@ class Handler(BaseHTTPRequestHandler):
         query = parse_qs(url.query)
         email = query.get("email", [""])[0]
         page = int(query.get("page", ["1"])[0])
+        with SEEN_LOCK:
+            first = (email, page) not in SEEN
+            SEEN.add((email, page))
+        if first:
+            return self.reply(429 if page == 1 else 503, {"error": "try again"}, [("Retry-After", "0")])
         records = RECORDS.get(email, [])
         chunk = records[(page - 1) * PAGE:page * PAGE]
         more = page * PAGE < len(records)
