@@ -172,6 +172,9 @@ public final class PostgresLedger: Ledger {
             """,
             "CREATE INDEX transmissions_request ON transmissions (request_id)",
         ]),
+        (8, "a request's history found by its id", [
+            "CREATE INDEX history_request ON history (request_id, id)",
+        ]),
     ]
 
     static func migrate(_ c: PostgresConnection, endpoint: PostgresEndpoint) async throws(DossierError) {

@@ -9,7 +9,8 @@
 #                  when its stamp matches. Everything this run writes is kept under SCRATCH/run/
 #                  (removed at the start of the next run): results.md; index/ and index.*
 #                  (dossier index: .time is /usr/bin/time -v, .stdout, .stderr, .rc), batch/ and
-#                  batch.*, check.json (the oracle check), tree/ (the extracted archives), floor/
+#                  batch.*, requests-mixed.csv and bad.json (the batch's manifest and which of
+#                  its requests are bad), check.json (the oracle check), tree/ (the extracted archives), floor/
 #                  (half1.zip, half2.zip, their lists and times), hf/ (hyperfine JSON and logs),
 #                  mem/ (peak-memory exports), giant-index/, chinook/.
 #   BENCH_PEOPLE   the scale: N people (default 10000; at least 300).
@@ -21,9 +22,12 @@
 # Cases, all in this one run:
 #   1. dossier index into a fresh folder: MB/s per source and file kind (target >= 100 MB/s each,
 #      one core per source), total wall, peak RSS.
-#   2. dossier batch of every request (--jobs 2): wall, requests/s, MB/s of archives written, peak
-#      RSS (target < 150 MB); every report line checked against the oracle, ~50 archives opened
-#      (zipfile testzip, SHA-256, manifest counts = report counts).
+#   2. dossier batch of every person's request with bad requests mixed in (one after every 19
+#      good ones: 5 % of the manifest; an address that is not one, no identifier, a request id
+#      that climbs out of the folder, an unknown kind): wall, requests/s, MB/s of archives written,
+#      peak RSS (target < 150 MB); every good report line checked against the oracle, every bad
+#      one failed with its reason and no archive, ~50 archives opened (zipfile testzip, SHA-256,
+#      manifest counts = report counts).
 #   3. The floor: the batch's archives extracted into a tree, two bsdtar processes zipping one half
 #      each (balanced by bytes), in parallel: batch wall / floor wall (target <= 1.0) and archive
 #      bytes against the floor's level-6 deflate (target: within 5 %).
@@ -125,6 +129,32 @@ rm -rf "$run"
 mkdir -p "$run/hf" "$run/mem" "$run/floor"
 failed=0
 
+# The batch's manifest: every person's request, and after every 19th a bad one (5 % of all), each
+# with the reason the batch must give; bad.json lists them.
+manifest=$run/requests-mixed.csv
+python3 - "$requests" "$manifest" "$run/bad.json" <<'PY'
+import csv, json, sys
+source, manifest, badf = sys.argv[1:4]
+kinds = [  # (request_id, email, kind): what the batch must say about it
+    ("BAD-{n:04d}", "not-an-address-{n}", "access", "is not an e-mail address"),
+    ("BAD-{n:04d}", "", "access", "names no identifier"),
+    ("../BAD-{n:04d}", "bad{n}@example.com", "access", "request id may hold only"),
+    ("BAD-{n:04d}", "bad{n}@example.com", "erase", "neither access nor portability"),
+]
+bad = {}
+with open(source, encoding="utf-8", newline="") as f, open(manifest, "w", encoding="utf-8", newline="") as out:
+    w = csv.writer(out, lineterminator="\r\n")
+    w.writerow(["request_id", "email", "kind"])
+    for i, row in enumerate(csv.DictReader(f), 1):
+        w.writerow([row["request_id"], row["email"], row["kind"]])
+        if i % 19 == 0:
+            rid, email, kind, why = kinds[len(bad) % len(kinds)]
+            n = len(bad) + 1
+            bad[rid.format(n=n)] = why
+            w.writerow([rid.format(n=n), email.format(n=n), kind])
+json.dump(bad, open(badf, "w"), indent=0)
+PY
+
 # One person's field from expected.json (special.NAME) and the oracle: `person NAME` prints
 # "number email", or nothing when the data set has no such person.
 person() {
@@ -190,11 +220,11 @@ sed 's/^/    /' "$run/index.stdout" >&2
 
 # ------------------------------------------------------------------------------------ 2. batch
 
-timed batch "$dossier" batch --config "$map" --requests "$requests" --out "$run/batch" \
+timed batch "$dossier" batch --config "$map" --requests "$manifest" --out "$run/batch" \
   --index-dir "$run/index" --as-of "$as_of" --jobs "$jobs"
 case "$rc" in
-  0)  ;;
-  65) failed=1 ;;       # some requests failed: the check below names them
+  65) ;;                # the bad requests failed (exit 0 would be wrong): the check below
+  0)  echo "bench: dossier batch exited 0 although the manifest holds bad requests." >&2; failed=1 ;;
   *)  echo "bench: dossier batch failed: nothing else can be measured." >&2; exit 1 ;;
 esac
 grep '^batch:' "$run/batch.stdout" | sed 's/^/    /' >&2 || true
@@ -210,8 +240,9 @@ oracle = {}
 for line in open(os.path.join(scratch, "oracle.jsonl"), encoding="utf-8"):
     r = json.loads(line)
     oracle[r["person"]] = r
-with open(os.path.join(scratch, "requests.csv"), encoding="utf-8", newline="") as f:
+with open(os.path.join(run, "requests-mixed.csv"), encoding="utf-8", newline="") as f:
     wanted = [row["request_id"] for row in csv.DictReader(f)]
+bad_ids = json.load(open(os.path.join(run, "bad.json")))
 report = [json.loads(l) for l in open(os.path.join(out, "report.jsonl"), encoding="utf-8")]
 
 def nonzero(counts):
@@ -221,12 +252,25 @@ def path_of(r):
     a = r.get("archive") or ""
     return a if os.path.isabs(a) else os.path.join(out, a)
 
-problems, matched, total_bytes, sizes = [], 0, 0, {}
+problems, matched, bad_ok, total_bytes, sizes = [], 0, 0, 0, {}
 if [r["request_id"] for r in report] != wanted:
     problems.append(f"the report names {len(report)} requests, the manifest {len(wanted)} "
                     "(or in another order)")
 for r in report:
     rid = r["request_id"]
+    if rid in bad_ids:                 # failed, saying why, and no archive
+        why = []
+        if r.get("status") != "failed":
+            why.append(f"a bad request has status {r.get('status')}")
+        if bad_ids[rid] not in (r.get("error") or ""):
+            why.append(f"error {r.get('error')!r} does not say {bad_ids[rid]!r}")
+        if r.get("archive"):
+            why.append(f"a bad request has an archive {r.get('archive')}")
+        if why:
+            problems.append(f"{rid}: " + "; ".join(why))
+        else:
+            bad_ok += 1
+        continue
     want = nonzero(oracle[int(rid.split("-")[1])]["counts"])
     got = nonzero(r.get("counts"))
     why = []
@@ -258,7 +302,7 @@ by_id = {r["request_id"]: r for r in report}
 sample = [f"P-{n:06d}" for n in expected["special"].values() if n]
 step = max(1, len(report) // 42)
 sample += [r["request_id"] for r in report[::step]]
-sample = [rid for i, rid in enumerate(sample) if rid in by_id and rid not in sample[:i]][:50]
+sample = [rid for i, rid in enumerate(sample) if rid in by_id and rid not in bad_ids and rid not in sample[:i]][:50]
 sample_ok = 0
 for rid in sample:
     r = by_id[rid]
@@ -286,10 +330,12 @@ for rid in sample:
         sample_ok += 1
 
 json.dump({"requests": len(wanted), "reported": len(report), "matched": matched,
+           "bad": len(bad_ids), "bad_reported": bad_ok,
            "sample": len(sample), "sample_ok": sample_ok, "archive_bytes": total_bytes,
            "archives": len(sizes), "problems": problems},
           open(os.path.join(run, "check.json"), "w"), indent=1)
-print(f"    {matched}/{len(wanted)} archives match the oracle; {sample_ok}/{len(sample)} sampled "
+print(f"    {matched}/{len(wanted) - len(bad_ids)} archives match the oracle; {bad_ok}/{len(bad_ids)} bad requests "
+      f"failed with their reason; {sample_ok}/{len(sample)} sampled "
       f"archives open (testzip), have the reported SHA-256 and manifest counts", file=sys.stderr)
 for p in problems[:20]:
     print(f"    WRONG: {p}", file=sys.stderr)
@@ -557,17 +603,22 @@ bwall, bcpu, brss = time_v(f"{run}/batch.time")
 check = json.load(open(f"{run}/check.json"))
 abytes = check["archive_bytes"]
 summary = next((l.strip() for l in open(f"{run}/batch.stdout") if l.startswith("batch:")), "")
-measure("batch: requests", f"{check['requests']:,} ({people:,} people, --jobs {jobs}); {summary}")
+good = check["requests"] - check["bad"]
+measure("batch: requests", f"{check['requests']:,} ({people:,} people and {check['bad']:,} bad requests, "
+        f"--jobs {jobs}); {summary}")
 measure("batch: wall", f"{bwall:.2f} s ({check['requests'] / bwall:.1f} requests/s), "
         f"{bcpu:.2f} s CPU ({bcpu / bwall * 100:.0f} % of one core)")
 measure("batch: archives written", f"{check['archives']:,} archives, {mb(abytes)}, "
         f"{abytes / 1e6 / bwall:.1f} MB/s")
 measure("batch: peak RSS", mb(brss))
 measure("batch: archives right against the oracle",
-        f"{check['matched']:,}/{check['requests']:,} (report vs oracle); "
+        f"{check['matched']:,}/{good:,} (report vs oracle); "
         f"{check['sample_ok']}/{check['sample']} sampled archives opened and checked")
-target("archives right (report counts = oracle)", f"{check['matched']:,}/{check['requests']:,}",
-       "all", check["matched"] == check["requests"] and not check["problems"])
+target("archives right (report counts = oracle)", f"{check['matched']:,}/{good:,}",
+       "all", check["matched"] == good and not check["problems"])
+target("bad requests (5 %) failed alone, each with its reason and no archive",
+       f"{check['bad_reported']:,}/{check['bad']:,}", "all",
+       check["bad"] > 0 and check["bad_reported"] == check["bad"])
 target("batch peak RSS", mb(brss), "< 150 MB", brss < 150e6)
 
 # --- floor

@@ -35,7 +35,8 @@ def test_processes_starting_together_apply_each_migration_once(pg_ledger):
         "4|the identifiers a delivery's resolution found",
         "5|fields withheld at review",
         "6|copies split into parts",
-        "7|copies sent to other controllers"]
+        "7|copies sent to other controllers",
+        "8|a request's history found by its id"]
 
 
 def test_the_database_refuses_a_second_copy_1(pg_ledger):
