@@ -11,7 +11,9 @@ DEMO_OUT   := .build-demo
 APT_PACKAGES := pkg-config libarchive-dev libxml2-dev libsqlite3-dev libphonenumber-dev libprotobuf-dev \
                 libarchive-tools unzip libxml2-utils p7zip-full chromium sqlite3 python3 python3-venv systemd postgresql
 
-.PHONY: all deps build samples venv demo test unit integration bench bench-postgres bench-export fuzz embed holidays clean
+PREFIX     ?= /usr/local
+
+.PHONY: all deps build install uninstall samples venv demo test unit integration bench bench-postgres bench-export fuzz embed holidays clean
 
 all: build
 
@@ -33,6 +35,17 @@ deps:
 build: deps embed
 	$(SWIFT) build --product dossier
 
+# One file: a release build with the Swift runtime linked in (its resources are embedded), copied to
+# $(DESTDIR)$(PREFIX)/bin. At run time it needs only the C libraries it links (see the README).
+install: deps embed
+	$(SWIFT) build -c release --static-swift-stdlib --product dossier
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 .build/release/dossier $(DESTDIR)$(PREFIX)/bin/dossier
+	@echo "Installed $(DESTDIR)$(PREFIX)/bin/dossier ($$($(DESTDIR)$(PREFIX)/bin/dossier --version)). Try: dossier --help"
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/dossier
+
 # index.html's template, stylesheet and translations, embedded in the binary from
 # Sources/DossierReport/Resources (rewritten only when a resource changed).
 embed:
@@ -53,10 +66,15 @@ demo: build samples
 	$(DOSSIER) validate --config Samples/dossier.yaml
 	$(DOSSIER) index --config Samples/dossier.yaml
 	@echo "Exporting the sample person (zofia.wisniewska@example.pl):"
-	@$(DOSSIER) export --config Samples/dossier.yaml --email zofia.wisniewska@example.pl --out $(DEMO_OUT)
+	@archive=$$($(DOSSIER) export --config Samples/dossier.yaml --email zofia.wisniewska@example.pl --out $(DEMO_OUT)) && \
+	  echo "$$archive" && mkdir -p $(DEMO_OUT)/zofia && bsdtar -xf "$$archive" -C $(DEMO_OUT)/zofia
 	@echo "Exporting the second company's sample person (jonas.tamm@example.ee) through a CSV, a log, an HTTP API and a script:"
 	@DOSSIER=$(CURDIR)/$(DOSSIER) OUT=$(DEMO_OUT) PYTHON=$(PYTHON) bash Samples/wss/demo.sh
-	@echo "Open the archives in $(DEMO_OUT)/: each holds index.html (start there), the data as JSON, CSV and XML, and manifest.json."
+	@echo
+	@echo "Next: open $(CURDIR)/$(DEMO_OUT)/zofia/index.html in a browser (xdg-open on a desktop):"
+	@echo "the page the person receives, unpacked from the first archive above. Each archive holds it,"
+	@echo "the data as JSON, CSV and XML, and manifest.json. The binary is $(CURDIR)/$(DOSSIER)"
+	@echo "('make install' puts a release build on the PATH)."
 
 unit: deps embed
 	$(SWIFT) test

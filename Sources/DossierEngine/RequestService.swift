@@ -270,7 +270,8 @@ public final class RequestService: Sendable {
     func fulfil(_ r: RequestRecord, packing: Packing, using sources: OpenedSources?) async throws(DossierError) -> Delivery {
         try checkDeliverable(r)
         if !r.deliveries.isEmpty {
-            throw DossierError(.refused, "request \(r.id) is already fulfilled (copy \(r.deliveries.count) delivered); a further copy is 'dossier request copy'")
+            throw DossierError(.refused, "request \(r.id) is already fulfilled (copy \(r.deliveries.count) delivered); a further copy has a fee",
+                               next: .furtherCopy(request: r.id))
         }
         return try await deliver(r, packing: packing, fee: 0, currency: quote(r).currency, using: sources)
     }
@@ -279,7 +280,7 @@ public final class RequestService: Sendable {
     public func copy(_ id: String, packing: Packing, acceptFee: Bool, today: Day) async throws(DossierError) -> (quote: (fee: Decimal, currency: String), delivery: Delivery?) {
         let r = try await request(id)
         guard !r.deliveries.isEmpty else {
-            throw DossierError(.refused, "request \(id) has no first copy yet; the first copy is 'dossier request fulfil' (free of charge)")
+            throw DossierError(.refused, "request \(id) has no first copy yet; the first copy is free of charge", next: .fulfil(request: id))
         }
         try checkDeliverable(r)
         let q = quote(r)
@@ -297,7 +298,8 @@ public final class RequestService: Sendable {
     func checkDeliverable(_ r: RequestRecord) throws(DossierError) {
         try checkNotClosed(r)
         guard r.isVerified else {
-            throw DossierError(.refused, "request \(r.id) is not verified: no data leaves before the requester's identity is checked (dossier request verify)")
+            throw DossierError(.refused, "request \(r.id) is not verified: no data leaves before the requester's identity is checked",
+                               next: .verify(request: r.id))
         }
         try checkApproved(r)
     }
@@ -358,13 +360,16 @@ public final class RequestService: Sendable {
                 delivery.size = parts.reduce(0) { $0 + $1.size }
             }
             delivery.identifiers = result.identifiers
+            let lateDays = Day(utc: delivery.at).ordinal - current.deadline.ordinal
+            if copy == 1, lateDays > 0 { delivery.late = (current.deadline, lateDays) }
+            let lateNote = delivery.late.map { ", \($0.days) day(s) after the deadline \($0.deadline)" } ?? ""
             // The archives are renamed into place inside the transaction that records them, just before
             // the commit: a crash leaves both or neither, but for the instant of the commit itself.
             // A signal waits for this commit: the archives and their row exist both or neither.
             Scratch.beginCommit()
             defer { Scratch.endCommit() }
             do {
-                try await ledger.recordDelivery(delivery, for: claim, note: "copy \(copy) delivered (fee \(Self.amount(fee)) \(currency))",
+                try await ledger.recordDelivery(delivery, for: claim, note: "copy \(copy) delivered (fee \(Self.amount(fee)) \(currency))\(lateNote)",
                                           beforeCommit: { () throws(DossierError) in for f in finished { try f.publish() } })
             } catch {
                 for f in finished { f.discard() }

@@ -79,7 +79,7 @@ extension RequestService {
         let r = try await request(id)
         try checkNotClosed(r)
         guard let fingerprint = r.reviewedFingerprint else {
-            throw DossierError(.refused, "request \(id) has not been reviewed: look at its bundle first (dossier request review \(id))")
+            throw DossierError(.refused, "request \(id) has not been reviewed: look at its bundle first", next: .review(request: id))
         }
         if r.approvedFingerprint == fingerprint && r.approvedRedactions == r.reviewedRedactions {
             throw DossierError(.refused, "request \(id) is already approved (by \(r.approvedBy ?? "?"))")
@@ -98,13 +98,15 @@ extension RequestService {
     func checkApproved(_ r: RequestRecord) throws(DossierError) {
         guard requiresReview else { return }
         guard r.isApproved else {
-            throw DossierError(.refused, "request \(r.id) has not been approved for release: the data map requires a review (dossier request review \(r.id), then dossier request approve \(r.id) --by NAME)")
+            throw DossierError(.refused, "request \(r.id) has not been approved for release: the data map requires a review, then an approval",
+                               next: r.reviewedAt == nil ? .review(request: r.id) : .approve(request: r.id))
         }
     }
 
     /// Refuses a copy whose data is not the data approved.
     func checkApprovedData(_ r: RequestRecord, fingerprint: String) throws(DossierError) {
         guard requiresReview, let approved = r.approvedFingerprint, approved != fingerprint else { return }
-        throw DossierError(.refused, "the data of request \(r.id) changed since it was reviewed and approved: review it again (dossier request review \(r.id)) and approve it")
+        throw DossierError(.refused, "the data of request \(r.id) changed since it was reviewed and approved: review it again and approve it",
+                          next: .review(request: r.id))
     }
 }

@@ -50,7 +50,8 @@ extension RequestService {
             return Transmitted(requestID: id, delivery: delivery, transmission: accepted, alreadyAccepted: true, producedCopy: false)
         }
         if let purged = delivery.purgedAt {
-            throw DossierError(.refused, "copy \(delivery.copy) of request \(id) was purged on \(purged.utcTimestamp); a further copy is 'dossier request copy \(id) --accept-fee'")
+            throw DossierError(.refused, "copy \(delivery.copy) of request \(id) was purged on \(purged.utcTimestamp); send a further copy",
+                               next: .furtherCopy(request: id))
         }
         guard delivery.parts.isEmpty else {
             throw DossierError(.usage, "copy \(delivery.copy) of request \(id) is in \(delivery.parts.count) parts; a transmission sends one archive: make a copy without --split-size")
@@ -104,8 +105,8 @@ extension RequestService {
         let url = URL(fileURLWithPath: delivery.path)
         guard FileManager.default.isReadableFile(atPath: url.path),
               let described = try? BundleFile.describe(url.lastPathComponent, in: url.deletingLastPathComponent()) else {
-            throw DossierError(.outputUnavailable, "the archive of copy \(delivery.copy) of request \(requestID) is not there (deleted, or on another machine); a further copy is 'dossier request copy'",
-                               at: SourceLocation(file: delivery.path))
+            throw DossierError(.outputUnavailable, "the archive of copy \(delivery.copy) of request \(requestID) is not there (deleted, or on another machine); send a further copy",
+                               at: SourceLocation(file: delivery.path), next: .furtherCopy(request: requestID))
         }
         guard described.bytes == delivery.size, described.sha256 == delivery.sha256 else {
             throw DossierError(.refused, "the archive of copy \(delivery.copy) of request \(requestID) is not the one the ledger recorded (changed or damaged since); it is not sent",

@@ -469,10 +469,7 @@ public final class PostgresLedger: Ledger {
             }
             try await Self.execute(c, "INSERT INTO history (request_id, at, from_status, to_status, note) VALUES ($1, $2, $3, 'fulfilled', $4)",
                                    [claim.requestID, AuditChain.timestamp(d.at), status, note])
-            try await Self.appendAudit(c, at: d.at, request: claim.requestID, action: "delivered", detail: [
-                ("copy", String(d.copy)), ("fee", d.fee), ("currency", d.currency), ("sha256", d.sha256),
-                ("size", String(d.size)), ("format", d.format), ("fingerprint", d.fingerprint),
-            ] + (d.expiresOn.map { [("expires_on", $0.description)] } ?? []) + (d.parts.isEmpty ? [] : [("parts", String(d.parts.count))]))
+            try await Self.appendAudit(c, at: d.at, request: claim.requestID, action: "delivered", detail: d.auditDetail)
             try await Self.execute(c, "DELETE FROM claims WHERE request_id = $1", [claim.requestID])
             try beforeCommit()
         }

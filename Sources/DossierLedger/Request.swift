@@ -44,6 +44,21 @@ public struct Delivery: Sendable {
     public var parts: [DeliveryPart] = []
     /// Every archive file of the copy: the parts, or the one archive.
     public var paths: [String] { parts.isEmpty ? [path] : parts.map(\.path) }
+    /// A first copy delivered after the request's deadline: that deadline, and how many days late.
+    /// Recorded in the delivery's history note and audit row; not read back (`RequestRecord.lateness`
+    /// computes it from the ledger's rows).
+    public var late: (deadline: Day, days: Int)? = nil
+
+    /// The audit row's detail of this delivery: no personal data.
+    public var auditDetail: [(String, String)] {
+        var detail = [("copy", String(copy)), ("fee", fee), ("currency", currency), ("sha256", sha256),
+                      ("size", String(size)), ("format", format), ("fingerprint", fingerprint)]
+        if let expiresOn { detail.append(("expires_on", expiresOn.description)) }
+        if !parts.isEmpty { detail.append(("parts", String(parts.count))) }
+        if let late { detail += [("deadline", late.deadline.description), ("late_days", String(late.days))] }
+        return detail
+    }
+
     public init(copy: Int, at: Date, fee: String, currency: String, sha256: String, size: Int, format: String, path: String, fingerprint: String,
                 expiresOn: Day? = nil, purgedAt: Date? = nil) {
         self.copy = copy; self.at = at; self.fee = fee; self.currency = currency; self.sha256 = sha256
@@ -172,6 +187,55 @@ public struct RequestRecord: Sendable {
 
     public var isVerified: Bool { verifiedAt != nil }
     public var isApproved: Bool { approvedAt != nil }
+
+    /// Where the request stands against its deadline on `today`.
+    public func timeliness(today: Day, soon: Int = 7) -> Timeliness {
+        if let first = deliveries.first {
+            let late = Day(utc: first.at).ordinal - deadline.ordinal
+            return late > 0 ? .answeredLate(days: late) : .answered
+        }
+        guard status.isOpen else { return .closed }
+        let left = deadline.ordinal - today.ordinal
+        if left < 0 { return .overdue(days: -left) }
+        return left <= soon ? .dueSoon(days: left) : .onTime(days: left)
+    }
+}
+
+/// A request against its deadline (Art. 12(3)): open and overdue, due soon or on time; answered
+/// (copy 1 delivered) on time or late; or closed without a copy (refused, withdrawn).
+public enum Timeliness: Sendable, Equatable {
+    /// Open; the deadline passed `days` days ago.
+    case overdue(days: Int)
+    /// Open; due in `days` days (0: today), within the warning window.
+    case dueSoon(days: Int)
+    /// Open; due in `days` days.
+    case onTime(days: Int)
+    /// Copy 1 was delivered by the deadline.
+    case answered
+    /// Copy 1 was delivered `days` days after the deadline.
+    case answeredLate(days: Int)
+    /// Refused or withdrawn.
+    case closed
+
+    /// `overdue`, `due_soon`, `on_time`, `answered`, `answered_late`, `closed`.
+    public var name: String {
+        switch self {
+        case .overdue: return "overdue"
+        case .dueSoon: return "due_soon"
+        case .onTime: return "on_time"
+        case .answered: return "answered"
+        case .answeredLate: return "answered_late"
+        case .closed: return "closed"
+        }
+    }
+
+    /// The days it counts (late, overdue or left), nil for answered on time and closed.
+    public var days: Int? {
+        switch self {
+        case .overdue(let d), .dueSoon(let d), .onTime(let d), .answeredLate(let d): return d
+        case .answered, .closed: return nil
+        }
+    }
 }
 
 /// What `request open` hands to the ledger.

@@ -308,10 +308,7 @@ public final class SQLiteLedger: Ledger {
             }
             try db.execute(sql: "INSERT INTO history (request_id, at, from_status, to_status, note) VALUES (?, ?, ?, 'fulfilled', ?)",
                            arguments: [claim.requestID, Self.timestamp(d.at), status, note])
-            try Self.appendAudit(db, at: d.at, request: claim.requestID, action: "delivered", detail: [
-                ("copy", String(d.copy)), ("fee", d.fee), ("currency", d.currency), ("sha256", d.sha256),
-                ("size", String(d.size)), ("format", d.format), ("fingerprint", d.fingerprint),
-            ] + (d.expiresOn.map { [("expires_on", $0.description)] } ?? []) + (d.parts.isEmpty ? [] : [("parts", String(d.parts.count))]))
+            try Self.appendAudit(db, at: d.at, request: claim.requestID, action: "delivered", detail: d.auditDetail)
             try db.execute(sql: "DELETE FROM claims WHERE request_id = ?", arguments: [claim.requestID])
             try beforeCommit()
         }

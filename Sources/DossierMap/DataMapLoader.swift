@@ -36,13 +36,8 @@ public struct DataMapLoader: Sendable {
     }
 
     public func load(file: String) throws(DossierError) -> DataMap {
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: file, isDirectory: &isFolder) else {
-            throw DossierError(.dataMap, "the data map does not exist", at: SourceLocation(file: file))
-        }
-        guard !isFolder.boolValue else { throw DossierError(.dataMap, "the data map is a folder, not a file", at: SourceLocation(file: file)) }
         guard let data = FileManager.default.contents(atPath: file) else {
-            throw DossierError(.dataMap, "cannot read the data map (permission denied?)", at: SourceLocation(file: file))
+            throw DossierError(.dataMap, "cannot read the data map: \(Unreadable.reason(file))", at: SourceLocation(file: file))
         }
         let bytes = [UInt8](data)
         guard let text = String(validating: bytes, as: UTF8.self) else {

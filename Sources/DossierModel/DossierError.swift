@@ -59,13 +59,29 @@ public struct DossierError: Error, Sendable, CustomStringConvertible {
         case indexFolder
     }
 
+    /// What the caller can do next, in the engine's terms, so that a front end can print it as a
+    /// command that works when pasted (the command line adds the options it was given).
+    public enum NextStep: Sendable, Hashable {
+        /// Record how the requester's identity was checked.
+        case verify(request: String)
+        /// Look at the request's bundle.
+        case review(request: String)
+        /// Release the reviewed bundle.
+        case approve(request: String)
+        /// Produce the first copy.
+        case fulfil(request: String)
+        /// Quote (and, once accepted, produce) a further copy.
+        case furtherCopy(request: String)
+    }
+
     public let kind: Kind
     public let message: String
     public let location: SourceLocation?
     public let missing: Missing?
+    public let next: NextStep?
 
-    public init(_ kind: Kind, _ message: String, at location: SourceLocation? = nil, missing: Missing? = nil) {
-        self.kind = kind; self.message = message; self.location = location; self.missing = missing
+    public init(_ kind: Kind, _ message: String, at location: SourceLocation? = nil, missing: Missing? = nil, next: NextStep? = nil) {
+        self.kind = kind; self.message = message; self.location = location; self.missing = missing; self.next = next
     }
 
     /// The exit code documented in the README (sysexits.h values).

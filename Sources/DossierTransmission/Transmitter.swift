@@ -41,7 +41,7 @@ public struct Transmitter: Sendable {
                 throw DossierError(.usage, "the destination must not carry credentials in the address; give a token through the environment")
             }
             if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
-                throw DossierError(.usage, "cannot read the authority file", at: SourceLocation(file: caFile))
+                throw DossierError(.usage, "cannot read the authority file: \(Unreadable.reason(caFile))", at: SourceLocation(file: caFile))
             }
             guard timeout > 0 else { throw DossierError(.usage, "the time limit of a transmission must be at least 1 second") }
             self.url = url; self.token = token; self.caFile = caFile; self.timeout = timeout

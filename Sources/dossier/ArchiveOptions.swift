@@ -22,6 +22,16 @@ struct ArchiveOptions: ParsableArguments {
     @Option(name: .customLong("split-size"), help: ArgumentHelp("Split into archives that each open on their own, each holding at most this much (2G, 500M, 100K); every part's path is printed, in order.", valueName: "size"))
     var splitSize: String?
 
+    /// The packing options as given, for a hint that works when pasted (a generated passphrase is
+    /// not repeated: `--encrypt` makes a new one).
+    var pastable: String {
+        var s = format == .zip ? "" : " --format \(format.rawValue)"
+        if let passphraseFile { s += " --passphrase-file \(Shell.quoted(passphraseFile))" } else if encrypt { s += " --encrypt" }
+        if csvBOM { s += " --csv-bom" }
+        if let splitSize { s += " --split-size \(Shell.quoted(splitSize))" }
+        return s
+    }
+
     /// `--split-size` in bytes, if given.
     func splitBytes() throws(DossierError) -> Int? {
         try splitSize.map { s throws(DossierError) in try parseSize(s) }
@@ -31,7 +41,7 @@ struct ArchiveOptions: ParsableArguments {
     func passphrase() throws(DossierError) -> String? {
         if let passphraseFile {
             guard let text = try? String(contentsOfFile: passphraseFile, encoding: .utf8) else {
-                throw DossierError(.usage, "cannot read the passphrase file", at: SourceLocation(file: passphraseFile))
+                throw DossierError(.usage, "cannot read the passphrase file: \(Unreadable.reason(passphraseFile))", at: SourceLocation(file: passphraseFile))
             }
             let first = text.split(whereSeparator: \.isNewline).first.map(String.init)?.trimmingCharacters(in: .whitespaces) ?? ""
             guard first.count >= 8 else {
@@ -53,6 +63,19 @@ struct ArchiveOptions: ParsableArguments {
         var rng = SystemRandomNumberGenerator()
         return (0..<6).map { _ in String((0..<5).map { _ in alphabet[Int(rng.next(upperBound: UInt64(alphabet.count)))] }) }
             .joined(separator: "-")
+    }
+}
+
+extension ArchiveOptions {
+    /// A warning for each part larger than `--split-size` (the limit is on the files a part holds;
+    /// part 1 keeps the bundle's description files together, and a file is never cut).
+    func warnAboutOversizeParts(_ sizes: [Int]) {
+        guard let limit = try? splitBytes(), let text = splitSize, sizes.count > 0 else { return }
+        for (i, size) in sizes.enumerated() where size > limit {
+            let why = i == 0 ? "it holds the bundle's description (manifest.json, information.json, index.html, SHA256SUMS), which stays in one part"
+                             : "it holds one file larger than the limit, and a file is never cut"
+            warn("part \(i + 1) of \(sizes.count) is \(size) bytes, more than --split-size \(text): \(why)")
+        }
     }
 }
 

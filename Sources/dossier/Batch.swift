@@ -175,7 +175,7 @@ struct Batch: AsyncParsableCommand {
         }
         if let report = summary.report { print("report: \(report.path)") }
         if summary.interrupted {
-            FileHandle.standardError.write(Data("dossier: stopped before the end: \(summary.count(.pending)) requests not reached; run the same command again to finish them\n".utf8))
+            FileHandle.standardError.write(Data("dossier: stopped before the end: \(summary.count(.pending)) requests not reached; to finish them, \(Shell.again())\n".utf8))
             throw ExitCode(75)
         }
         let failed = summary.count(.failed)
@@ -184,7 +184,7 @@ struct Batch: AsyncParsableCommand {
             FileHandle.standardError.write(Data("dossier: \(failed) of \(summary.outcomes.count) requests failed; each is named \(whereNamed)\n".utf8))
         }
         if unverified > 0 {
-            FileHandle.standardError.write(Data("dossier: \(unverified) request(s) are not verified, so nothing left for them: verify them (dossier request verify) or say how the manifest was checked (--method and --by), then run the same command again\n".utf8))
+            FileHandle.standardError.write(Data("dossier: \(unverified) request(s) are not verified, so nothing left for them: verify each (dossier request verify), or say how the manifest's identities were checked and by whom: \(Shell.again(adding: " --method 'HOW THE IDENTITIES WERE CHECKED' --by NAME"))\n".utf8))
         }
         if failed + unverified > 0 { throw ExitCode(65) }
     }

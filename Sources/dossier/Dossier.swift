@@ -25,8 +25,10 @@ struct Dossier: AsyncParsableCommand {
             return handler
         }
         Signals.shared.install()
+        var pastable = ""
         do {
             var command = try parseAsRoot()
+            pastable = Self.pastable(of: command)
             do {
                 if var command = command as? AsyncParsableCommand {
                     try await command.run()
@@ -39,7 +41,7 @@ struct Dossier: AsyncParsableCommand {
             }
             await OpenServices.shared.closeAll()
         } catch let error as DossierError {
-            fail(sentence(for: error), code: error.exitCode)
+            fail(sentence(for: error, pastable: pastable), code: error.exitCode)
         } catch {
             let code = exitCode(for: error)
             if code == .success {
@@ -52,8 +54,9 @@ struct Dossier: AsyncParsableCommand {
         }
     }
 
-    /// The engine's error in the command line's terms: an input it lacks is named by its option.
-    static func sentence(for error: DossierError) -> String {
+    /// The engine's error in the command line's terms: an input it lacks is named by its option, and
+    /// the next step is a command that works when pasted (`pastable`: the options this run was given).
+    static func sentence(for error: DossierError, pastable: String) -> String {
         switch error.missing {
         case .identifiers?: return "give at least one identifier of the person: --email, --phone or --id KIND=VALUE"
         case .ledger?: return "no ledger: give --ledger PATH, or ledger.path in the data map given with --config"
@@ -61,8 +64,13 @@ struct Dossier: AsyncParsableCommand {
         case .verification?: return "say how the identity was checked (--method) and who checked it (--by)"
         case .reason?: return "\(error.message) (give it with --reason)"
         case .indexFolder?: return "no folder for the lookup indexes: give --index-dir DIR, or index.path in the data map"
-        case nil: return error.description
+        case nil: return error.next.map { "\(error.description); next: \($0.command(pastable))" } ?? error.description
         }
+    }
+
+    /// The options a hint printed by this command must repeat (`HintContext`), or none.
+    static func pastable(of command: ParsableCommand) -> String {
+        (command as? HintContext)?.pastable ?? ""
     }
 
     static func fail(_ sentence: String, code: Int32) -> Never {

@@ -70,6 +70,10 @@ struct Export: AsyncParsableCommand {
             return
         }
         let result = try await Exporter(map: map, indexFolder: index.folder).export(request)
+        if !result.hasData {
+            FileHandle.standardError.write(Data("note: no record of this person was found in any of the \(result.counts.count) datasets; the archive says so to the person\n".utf8))
+        }
+        archive.warnAboutOversizeParts(result.partDigests.map(\.size))
         for part in result.parts { print(part.path) }
     }
 

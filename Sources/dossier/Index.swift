@@ -42,14 +42,17 @@ struct IndexOptions: ParsableArguments {
 
     var folder: URL? { indexDir.map { URL(fileURLWithPath: $0) } }
 
-    /// One line about a source's index.
-    static func describe(_ state: IndexState, kind: String) -> String {
+    /// ` --index-dir DIR` when given, for a hint that works when pasted.
+    var pastable: String { indexDir.map { " --index-dir \(Shell.quoted($0))" } ?? "" }
+
+    /// One line about a source's index; `rebuild` is the command that builds it.
+    static func describe(_ state: IndexState, kind: String, rebuild: String = "dossier index") -> String {
         switch state {
         case .notUsed:
             return kind == "sqlite" || kind == "postgres" ? "no index needed (\(kind): queried)" : "no index (\(kind) sources are scanned)"
         case .unsupported(let why): return "cannot be indexed (\(why)); scanned"
-        case .missing: return "missing (run 'dossier index')"
-        case .stale(let why): return "stale: \(why) (run 'dossier index')"
+        case .missing: return "missing; build it: \(rebuild)"
+        case .stale(let why): return "stale: \(why); rebuild it: \(rebuild)"
         case .fresh: return "fresh"
         case .built(let b):
             let mb = Double(b.bytesRead) / 1_000_000

@@ -16,17 +16,15 @@ struct LedgerOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Take this date (YYYY-MM-DD) as today; default: today in UTC.", valueName: "date"))
     var today: String?
 
-    /// ` --config FILE` (and ` --ledger PATH` for a ledger file), as given, for a hint that works when
-    /// pasted; a PostgreSQL URL is never repeated (it may hold a password).
+    /// ` --config FILE` (and ` --ledger PATH` for a ledger file, ` --today DATE` when given), as
+    /// given, for a hint that works when pasted; a PostgreSQL URL is never repeated (it may hold a
+    /// password: the map's ledger.url_env names it instead).
     var pastable: String {
         var s = ""
-        if let config { s += " --config \(Self.quoted(config))" }
-        if let ledger, !ledger.hasPrefix("postgres://"), !ledger.hasPrefix("postgresql://") { s += " --ledger \(Self.quoted(ledger))" }
+        if let config { s += " --config \(Shell.quoted(config))" }
+        if let ledger, !ledger.hasPrefix("postgres://"), !ledger.hasPrefix("postgresql://") { s += " --ledger \(Shell.quoted(ledger))" }
+        if let today { s += " --today \(Shell.quoted(today))" }
         return s
-    }
-
-    static func quoted(_ s: String) -> String {
-        s.allSatisfy { $0.isLetter || $0.isNumber || "/._-+:@".contains($0) } ? s : "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
     func day() throws(DossierError) -> Day {

@@ -54,6 +54,7 @@ struct RequestOpen: AsyncParsableCommand {
         let r = opened.request
         print("opened: \(r.kind.rawValue) request received \(r.received), answer due by \(r.deadline)")
         for note in opened.notes { print("flag: \(note)") }
+        if let warning = deadlineWarning(r, today: today) { warn(warning) }
         print(r.id)
     }
 }
@@ -120,6 +121,13 @@ struct RequestImport: AsyncParsableCommand {
             }
         }
         let count = { (s: RequestService.Imported.Status) in imported.filter { $0.status == s }.count }
+        let overdue = imported.filter { i in
+            if i.status == .opened, case .overdue? = i.request?.timeliness(today: today) { return true }
+            return false
+        }.count
+        if overdue > 0 {
+            warn("\(overdue) of the requests opened are overdue already; list them: dossier request list --overdue\(options.pastable)")
+        }
         print("import: \(imported.count) rows: \(count(.opened)) opened, \(count(.existing)) already in the ledger, \(count(.failed)) failed")
         if count(.failed) > 0 {
             FileHandle.standardError.write(Data("dossier: \(count(.failed)) of \(imported.count) rows failed; each is named above\n".utf8))
@@ -175,7 +183,7 @@ struct RequestFulfil: AsyncParsableCommand {
     var expires: Period?
 
     func run() async throws {
-        printDelivery(try await options.service().fulfil(id, packing: try Packing(archive, expires: expires), today: try options.day()))
+        printDelivery(try await options.service().fulfil(id, packing: try Packing(archive, expires: expires), today: try options.day()), of: id, packing: archive)
     }
 }
 
@@ -198,10 +206,10 @@ struct RequestCopy: AsyncParsableCommand {
         let fee = RequestService.amount(quote.fee)
         guard let delivery else {
             print("fee: \(fee) \(quote.currency) for a further copy of \(id) (Art. 15(3)); nothing was produced.")
-            print("When the person accepts it, run: dossier request copy \(id) --accept-fee")
+            print("When the person accepts it, run: dossier request copy \(Shell.quoted(id))\(options.pastable)\(archive.pastable) --accept-fee")
             return
         }
-        printDelivery(delivery)
+        printDelivery(delivery, of: id, packing: archive)
     }
 }
 

@@ -4,8 +4,27 @@ import DossierLedger
 import DossierModel
 import Foundation
 
+/// The warning about a request's deadline on `today`, if it deserves one: overdue, due within a
+/// week, or answered late. One sentence, no personal data.
+func deadlineWarning(_ r: RequestRecord, today: Day) -> String? {
+    switch r.timeliness(today: today) {
+    case .overdue(let days):
+        return "\(r.id) is overdue: the answer was due on \(r.deadline), \(days) day(s) ago (Art. 12(3))"
+    case .dueSoon(let days):
+        return "\(r.id) is due \(days == 0 ? "today" : days == 1 ? "tomorrow" : "in \(days) days") (\(r.deadline))"
+    case .answeredLate(let days):
+        return "\(r.id) was answered late: copy 1 went out \(days) day(s) after the deadline \(r.deadline)"
+    case .onTime, .answered, .closed: return nil
+    }
+}
+
+func warn(_ sentence: String) {
+    FileHandle.standardError.write(Data("warning: \(sentence)\n".utf8))
+}
+
 /// The JSON of a request: the stable machine contract of `show --json` and `list --json`.
-func requestJSON(_ r: RequestRecord, history: Bool) -> Value {
+/// `timeliness` is where it stands against its deadline on `today`.
+func requestJSON(_ r: RequestRecord, history: Bool, today: Day) -> Value {
     func text(_ s: String?) -> Value { s.map { .string($0) } ?? .null }
     var f = Fields([
         ("id", .string(r.id)), ("kind", .string(r.kind.rawValue)), ("status", .string(r.status.rawValue)),
@@ -13,6 +32,11 @@ func requestJSON(_ r: RequestRecord, history: Bool) -> Value {
         ("first_deadline", .string(r.firstDeadline.description)), ("extended_months", .number(String(r.extendedMonths))),
         ("extension_reason", text(r.extensionReason)),
         ("channel", .string(r.channel)), ("language", .string(r.language)), ("reference", text(r.reference)),
+        ("timeliness", {
+            let t = r.timeliness(today: today)
+            return .object(Fields([("state", .string(t.name)), ("days", t.days.map { .number(String($0)) } ?? .null),
+                                   ("warning", deadlineWarning(r, today: today).map { .string($0) } ?? .null)]))
+        }()),
         ("identifiers", .array(r.identifiers.map { .object(Fields([("kind", .string($0.kind.name)), ("value", .string($0.value))])) })),
         ("verification", r.verifiedAt.map { at in .object(Fields([
             ("method", text(r.verificationMethod)), ("by", text(r.verifiedBy)), ("at", .string(at.utcTimestamp)),
@@ -50,7 +74,9 @@ func requestJSON(_ r: RequestRecord, history: Bool) -> Value {
 }
 
 /// What `fulfil` and an accepted `copy` print: what was delivered, then the archive's path (each part's, in order) last.
-func printDelivery(_ d: Delivery) {
+func printDelivery(_ d: Delivery, of id: String, packing archive: ArchiveOptions? = nil) {
+    archive?.warnAboutOversizeParts(d.parts.map(\.size))
+    if let late = d.late { warn("\(id) was answered late: copy 1 went out \(late.days) day(s) after the deadline \(late.deadline) (recorded)") }
     if d.parts.isEmpty {
         print("copy \(d.copy) delivered, fee \(d.fee) \(d.currency), sha256 \(d.sha256)")
     } else {
@@ -68,7 +94,9 @@ struct RequestShow: AsyncParsableCommand {
 
     func run() async throws {
         let r = try await options.service().request(id)
-        if json { print(requestJSON(r, history: true).prettyJSONText(), terminator: ""); return }
+        let today = try options.day()
+        if let warning = deadlineWarning(r, today: today) { warn(warning) }
+        if json { print(requestJSON(r, history: true, today: today).prettyJSONText(), terminator: ""); return }
         print("\(r.id)  \(r.kind.rawValue)  \(r.status.rawValue)")
         print("received  \(r.received) via \(r.channel), answer in \(r.language)")
         print("deadline  \(r.deadline)\(r.extendedMonths > 0 ? " (extended by \(r.extendedMonths) month(s) from \(r.firstDeadline): \(r.extensionReason ?? ""))" : "")")
@@ -116,17 +144,50 @@ struct RequestList: AsyncParsableCommand {
             if overdue { throw DossierError(.usage, "give --overdue or --due-within, not both") }
             due = .within(days: n)
         }
-        let list = try await options.service().list(statuses: status.isEmpty ? nil : Set(status), due: due, today: try options.day())
+        let today = try options.day()
+        let list = try await options.service().list(statuses: status.isEmpty ? nil : Set(status), due: due, today: today)
+        warnAboutDeadlines(list, today: today)
         if json {
-            print(Value.array(list.map { requestJSON($0, history: false) }).prettyJSONText(), terminator: "")
+            print(Value.array(list.map { requestJSON($0, history: false, today: today) }).prettyJSONText(), terminator: "")
             return
         }
-        let rows = [["ID", "KIND", "STATUS", "RECEIVED", "DEADLINE", "COPIES", "FLAGS"]] + list.map { r in
-            [r.id, r.kind.rawValue, r.status.rawValue, r.received.description, r.deadline.description, String(r.deliveries.count), r.flags.joined(separator: ",")]
+        let rows = [["ID", "KIND", "STATUS", "RECEIVED", "DEADLINE", "DUE", "COPIES", "FLAGS"]] + list.map { r in
+            [r.id, r.kind.rawValue, r.status.rawValue, r.received.description, r.deadline.description, Self.due(r.timeliness(today: today)),
+             String(r.deliveries.count), r.flags.joined(separator: ",")]
         }
-        let widths = (0..<7).map { c in rows.map { $0[c].count }.max() ?? 0 }
+        let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
         for row in rows {
             print(zip(row, widths).map { $0.0.padding(toLength: $0.1, withPad: " ", startingAt: 0) }.joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+        }
+    }
+
+    /// The DUE column: `OVERDUE 12d`, `in 3d`, `late 5d` (answered late), or empty.
+    static func due(_ t: Timeliness) -> String {
+        switch t {
+        case .overdue(let d): return "OVERDUE \(d)d"
+        case .dueSoon(let d), .onTime(let d): return "in \(d)d"
+        case .answeredLate(let d): return "late \(d)d"
+        case .answered, .closed: return ""
+        }
+    }
+
+    /// One line on stderr for the listed requests that are overdue or due within a week, with the
+    /// command that lists them.
+    func warnAboutDeadlines(_ list: [RequestRecord], today: Day) {
+        var overdue = 0, soon = 0
+        var oldest: Day?
+        for r in list {
+            switch r.timeliness(today: today) {
+            case .overdue: overdue += 1; oldest = min(oldest ?? r.deadline, r.deadline)
+            case .dueSoon: soon += 1
+            default: break
+            }
+        }
+        if overdue > 0 {
+            warn("\(overdue) open request(s) overdue, the oldest due on \(oldest!); list them: dossier request list --overdue\(options.pastable)")
+        }
+        if soon > 0 {
+            warn("\(soon) open request(s) due within 7 days; list them: dossier request list --due-within 7d\(options.pastable)")
         }
     }
 }

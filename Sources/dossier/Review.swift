@@ -45,7 +45,7 @@ struct RequestReview: AsyncParsableCommand {
         if review.approvalStands {
             print("approved: the data is what \(review.request.approvedBy ?? "?") approved; the approval stands")
         } else {
-            print("next: dossier request approve \(id)\(options.pastable) --by NAME")
+            print("next: \(DossierError.NextStep.approve(request: id).command(options.pastable))")
         }
     }
 }

@@ -61,7 +61,9 @@ struct RunDue: AsyncParsableCommand {
         let outcomes = try await service.runDue(limit: limit, jobs: jobs, packing: Packing(format: format, csvBOM: csvBOM, expires: expires),
                                                 stop: { stopping.isSet }) { o in
             switch o.status {
-            case .delivered: print("delivered: \(o.request.id) copy \(o.delivery?.copy ?? 1) (deadline \(o.request.deadline)): \(o.delivery?.path ?? "")")
+            case .delivered:
+                let late = o.delivery?.late.map { ", answered \($0.days) day(s) late" } ?? ""
+                print("delivered: \(o.request.id) copy \(o.delivery?.copy ?? 1) (deadline \(o.request.deadline)\(late)): \(o.delivery?.path ?? "")")
             case .skipped: print("skipped: \(o.request.id): \(o.error ?? "")")
             case .failed: print("failed: \(o.request.id): \(o.error ?? "")")
             case .pending: break
@@ -69,8 +71,10 @@ struct RunDue: AsyncParsableCommand {
         }
         let count = { (s: RequestService.DueOutcome.Status) in outcomes.filter { $0.status == s }.count }
         print("run-due: \(count(.delivered)) delivered, \(count(.skipped)) skipped, \(count(.failed)) failed, \(count(.pending)) not reached")
+        let late = outcomes.filter { $0.delivery?.late != nil }.count
+        if late > 0 { warn("\(late) of the copies delivered went out after their deadline (recorded as late)") }
         if count(.pending) > 0 {
-            FileHandle.standardError.write(Data("dossier: stopped before the end: \(count(.pending)) due request(s) not reached; run it again\n".utf8))
+            FileHandle.standardError.write(Data("dossier: stopped before the end: \(count(.pending)) due request(s) not reached; \(Shell.again())\n".utf8))
             throw ExitCode(75)
         }
         if count(.failed) > 0 {

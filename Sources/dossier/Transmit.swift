@@ -76,7 +76,7 @@ struct RequestTransmit: AsyncParsableCommand {
         let sent = try await service.transmit(id, to: destination, copy: copy, packing: try Packing(archive, expires: expires),
                                               today: try options.day())
         let t = sent.transmission
-        if sent.producedCopy { printDelivery(sent.delivery) }
+        if sent.producedCopy { printDelivery(sent.delivery, of: id) }
         if sent.alreadyAccepted {
             print("already transmitted: \(id) copy \(t.copy) was accepted by \(t.host) on \(t.at.utcTimestamp) (\(t.status ?? 0)); nothing was sent again")
         } else {

@@ -32,7 +32,9 @@ struct Validate: AsyncParsableCommand {
         }
         for (source, state) in indexes {
             switch state {
-            case .missing, .stale: print("note: index of \(source.id): \(IndexOptions.describe(state, kind: source.kind))")
+            case .missing, .stale:
+                let rebuild = "dossier index --config \(Shell.quoted(config))\(index.pastable)"
+                print("note: index of \(source.id): \(IndexOptions.describe(state, kind: source.kind, rebuild: rebuild))")
             default: break
             }
         }

@@ -54,7 +54,10 @@ def test_unverified_rows_are_opened_and_nothing_leaves_then_verified_each_copy_o
     assert summary(first).startswith("batch: 6 requests: 0 done, 1 failed, 5 not verified, 0 skipped (already done), 0 not reached"), first.stdout
     assert "failed: C-bad: the email identifier given is not an e-mail address" in first.stdout
     assert sum(line.startswith("not verified: C-") for line in first.stdout.splitlines()) == 5
-    assert "say how the manifest was checked (--method and --by)" in first.stderr
+    assert "say how the manifest's identities were checked and by whom: run the same command again" in first.stderr
+    assert first.stderr.rstrip().endswith(" --method 'HOW THE IDENTITIES WERE CHECKED' --by NAME"), first.stderr
+    if ledger.backend == "postgres":
+        assert "postgres://" not in first.stderr + first.stdout, "a URL with its password is never printed"
     assert ledger.archive_names() == []
     listed = {r["reference"]: r for r in ledger.list()}
     assert sorted(listed) == [f"C-{i:03d}" for i in range(5)]

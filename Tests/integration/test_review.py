@@ -53,8 +53,8 @@ def test_nothing_leaves_before_review_and_approval(reviewed_ledger):
     assert "  contests/entries: 2 records, found by email zosia.w@example.com (1), phone +48221228617 (1)" in lines
     folder = ledger.archives / "review" / rid
     assert f"bundle: {folder} (open index.html)" in lines
-    assert lines[-1] == f"next: dossier request approve {rid} --config {ledger.map} --ledger {ledger.location} --by NAME" \
-        if ledger.backend == "sqlite" else lines[-1] == f"next: dossier request approve {rid} --config {ledger.map} --by NAME"
+    assert lines[-1] == f"next: dossier request approve {rid} --config {ledger.map} --ledger {ledger.location} --today 2026-11-22 --by NAME" \
+        if ledger.backend == "sqlite" else lines[-1] == f"next: dossier request approve {rid} --config {ledger.map} --today 2026-11-22 --by NAME"
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     assert stat.S_IMODE((ledger.archives / "review").stat().st_mode) == 0o700
     assert (folder / "index.html").is_file() and (folder / "manifest.json").is_file()

@@ -51,8 +51,10 @@ public enum BatchManifest {
     }
 
     public static func read(_ url: URL, map: DataMap) throws(DossierError) -> [BatchRequest] {
-        guard let handle = FileHandle(forReadingAtPath: url.path) else {
-            throw DossierError(.usage, "cannot read the manifest of requests", at: SourceLocation(file: url.path))
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), !isFolder.boolValue,
+              let handle = FileHandle(forReadingAtPath: url.path) else {
+            throw DossierError(.usage, "cannot read the manifest of requests: \(Unreadable.reason(url.path))", at: SourceLocation(file: url.path))
         }
         let head = (try? handle.read(upToCount: 4096)) ?? Data()
         try? handle.close()
@@ -121,7 +123,7 @@ public enum BatchManifest {
     static func readCSV(_ url: URL, kinds: Set<String>, languages: [String]) throws(DossierError) -> [BatchRequest] {
         let reader: CSVRowReader
         do { reader = try CSVRowReader(url: url, delimiter: UInt8(ascii: ",")) } catch {
-            throw DossierError(.usage, "cannot read the manifest of requests", at: SourceLocation(file: url.path))
+            throw DossierError(.usage, "cannot read the manifest of requests: \(Unreadable.reason(url.path))", at: SourceLocation(file: url.path))
         }
         func next() throws(DossierError) -> [String]? {
             do { return try reader.nextRow() } catch {
