@@ -9,6 +9,8 @@ struct IndexPageBuilder {
     let t: Translations
     /// Rows shown per dataset; the rest is in the CSV, JSON and XML files.
     static let rowsShown = 50
+    /// Tables of more columns show each record as a block of "label: value" lines, not a wide table.
+    static let widestTable = 6
 
     func text(_ tr: Translatable?) -> String? { map.text(tr, in: t.language) }
 
@@ -35,6 +37,53 @@ struct IndexPageBuilder {
         Locale(identifier: t.language).localizedString(forRegionCode: code) ?? code
     }
     func title(_ dataset: Dataset) -> String { text(dataset.title) ?? dataset.id }
+
+    /// A column's title for a person: the map's `fields.<name>.title`, else the name made readable
+    /// (`first_name` → "First name", `OPTIN_TIME` → "Optin time", `address.city` → "Address: city").
+    func columnTitle(_ name: String, in dataset: Dataset) -> String {
+        text(dataset.field(name)?.title) ?? Self.readable(name)
+    }
+
+    static func readable(_ name: String) -> String {
+        let parts = name.split(separator: ".").map { part -> String in
+            var words: [String] = []
+            var word = ""
+            var previous: Character?
+            for c in part {
+                if c == "_" || c == "-" || c == " " {
+                    if !word.isEmpty { words.append(word); word = "" }
+                } else {
+                    // camelCase: a capital after a small letter starts a word
+                    if c.isUppercase, let p = previous, p.isLowercase, !word.isEmpty { words.append(word); word = "" }
+                    word.append(c)
+                }
+                previous = c
+            }
+            if !word.isEmpty { words.append(word) }
+            return words.map { w in
+                let lower = w.lowercased()
+                return ["id", "url", "ip", "iban", "vat", "nip"].contains(lower) ? lower.uppercased() : lower
+            }.joined(separator: " ")
+        }.filter { !$0.isEmpty }
+        guard let first = parts.first else { return name }
+        let head = first.prefix(1).uppercased() + first.dropFirst()
+        return ([head] + parts.dropFirst()).joined(separator: ": ")
+    }
+
+    /// "12 records in 3 datasets", with the plural forms of the translation files.
+    func records(_ n: Int, datasets: Int) -> String {
+        let records = t.text("records.\(Self.pluralForm(n, language: t.language))", ["n": String(n)])
+        return t.text("records.in_datasets.\(Self.pluralForm(datasets, language: t.language))", ["records": records, "n": String(datasets)])
+    }
+
+    /// A cell as the page shows it: the markers of withheld data in the page's language.
+    func shown(_ cell: String) -> String {
+        switch cell {
+        case Redaction.marker: return t["marker.withheld_third_party"]
+        case Redaction.reviewMarker: return t["marker.withheld_review"]
+        default: return cell
+        }
+    }
 
     func render(information: Value, stores: [DatasetStore], files: [(path: String, bytes: Int)], request: ExportRequest,
                 summary: String) throws(DossierError) -> String {
@@ -95,26 +144,50 @@ struct IndexPageBuilder {
             if let c = str(r, "criteria") { d["criteria"] = c }
             return d
         }
-        // One entry per dataset and origin other than the person: the dataset's own, and the field-level
-        // ones that differ from it (naming the fields they cover).
-        var origins: [[String: Any]] = []
-        for o in list("origins") {
-            let dataset = datasetTitle(str(o, "dataset"))
-            if str(o, "origin") != Origin.subject.rawValue {
-                var d: [String: Any] = ["dataset_title": dataset, "origin_label": t["origin.\(str(o, "origin") ?? "")"]]
-                if let from = str(o, "from") { d["from"] = from }
-                origins.append(d)
+        // One card per origin other than the person (and per source it names), listing each dataset
+        // once: whole, or only the fields whose origin differs from the dataset's own.
+        struct OriginGroup { var label: String; var from: String?; var datasets: [(title: String, fields: [String])] = [] }
+        var groups: [OriginGroup] = []
+        func add(origin: String, from: String?, dataset: String, fields: [String]) {
+            let label = t["origin.\(origin)"]
+            let i: Int
+            if let found = groups.firstIndex(where: { $0.label == label && $0.from == from }) { i = found } else {
+                groups.append(OriginGroup(label: label, from: from))
+                i = groups.count - 1
             }
-            guard case .array(let fieldOrigins)? = o["fields"] else { continue }
-            var byOrigin: [String: [String]] = [:]
-            for case .object(let f) in fieldOrigins {
-                if let origin = str(f, "origin"), origin != Origin.subject.rawValue, let name = str(f, "field") { byOrigin[origin, default: []].append(name) }
-            }
-            for (origin, names) in byOrigin.sorted(by: { $0.key < $1.key }) {
-                origins.append(["dataset_title": dataset, "origin_label": t["origin.\(origin)"], "fields": names.joined(separator: ", ")])
+            if let j = groups[i].datasets.firstIndex(where: { $0.title == dataset }) {
+                // the whole dataset already stands there; else the fields add up
+                if !groups[i].datasets[j].fields.isEmpty, !fields.isEmpty {
+                    groups[i].datasets[j].fields += fields.filter { !groups[i].datasets[j].fields.contains($0) }
+                } else {
+                    groups[i].datasets[j].fields = []
+                }
+            } else {
+                groups[i].datasets.append((dataset, fields))
             }
         }
-        context["origins"] = origins
+        for o in list("origins") {
+            let dataset = datasetTitle(str(o, "dataset"))
+            if let origin = str(o, "origin"), origin != Origin.subject.rawValue {
+                add(origin: origin, from: str(o, "from"), dataset: dataset, fields: [])
+            }
+            guard case .array(let fieldOrigins)? = o["fields"] else { continue }
+            for case .object(let f) in fieldOrigins {
+                if let origin = str(f, "origin"), origin != Origin.subject.rawValue, let name = str(f, "field") {
+                    let field = byRef[str(o, "dataset") ?? ""].map { columnTitle(name, in: $0.1) } ?? name
+                    add(origin: origin, from: str(f, "from"), dataset: dataset, fields: [field])
+                }
+            }
+        }
+        context["origins"] = groups.map { g -> [String: Any] in
+            var d: [String: Any] = ["origin_label": g.label, "datasets": g.datasets.map { ds -> [String: Any] in
+                var e: [String: Any] = ["title": ds.title]
+                if !ds.fields.isEmpty { e["fields"] = ds.fields.joined(separator: ", ") }
+                return e
+            }]
+            if let from = g.from { d["from"] = from }
+            return d
+        }
         context["automated"] = list("automated_decisions").map { a -> [String: Any] in
             var d: [String: Any] = ["purpose_title": map.purpose(str(a, "purpose") ?? "").flatMap { text($0.title) } ?? "",
                                     "logic": str(a, "logic") ?? "", "consequences": str(a, "consequences") ?? ""]
@@ -126,27 +199,38 @@ struct IndexPageBuilder {
             context["portability_explanation"] = e
         }
         var datasets: [[String: Any]] = []
+        var systems: [(anchor: String, title: String, records: Int, datasets: Int)] = []
         for store in stores where store.count > 0 {
             var rows: [[String: Any]] = []
             let order = Array(store.sortedOrder().prefix(Self.rowsShown))
+            let labels = store.columns.map { columnTitle($0, in: store.dataset) }
             try store.forEachRecord(in: order) { record throws(DossierError) in
                 var cells: [String: String] = [:]
                 CSVDatasetWriter.flatten(record, prefix: "") { cells[$0] = $1 }
-                rows.append(["cells": store.columns.map { ["text": cells[$0] ?? ""] }])
+                rows.append(["cells": zip(store.columns, labels).map { ["text": shown(cells[$0.0] ?? ""), "label": $0.1] }])
             }
             let base = "data/\(store.source.id)/\(store.dataset.id)"
+            let anchor = "data-\(store.source.id)-\(store.dataset.id)"
+            if let i = systems.firstIndex(where: { $0.title == title(store.source) }) {
+                systems[i].records += store.count
+                systems[i].datasets += 1
+            } else {
+                systems.append((anchor, title(store.source), store.count, 1))
+            }
             datasets.append([
                 "source_title": title(store.source), "title": title(store.dataset), "count": String(store.count),
-                "shown": String(order.count), "truncated": order.count < store.count,
-                "columns": store.columns.map { name -> [String: Any] in
-                    var c: [String: Any] = ["name": name]
-                    if let label = text(store.dataset.field(name)?.title) { c["label"] = label }
+                "shown": String(order.count), "truncated": order.count < store.count, "anchor": anchor,
+                "stacked": store.columns.count > Self.widestTable,
+                "columns": zip(store.columns, labels).map { name, label -> [String: Any] in
+                    var c: [String: Any] = ["label": label]
+                    if label != name { c["raw"] = name }
                     return c
                 }, "rows": rows,
                 "json": base + ".json", "csv": base + ".csv", "xml": base + ".xml",
             ])
         }
         context["datasets"] = datasets
+        context["systems"] = systems.map { ["anchor": $0.anchor, "title": $0.title, "records": records($0.records, datasets: $0.datasets)] }
         context["searched"] = stores.map { ["source_title": title($0.source), "title": title($0.dataset), "count": String($0.count)] }
         context["files"] = files.map { ["path": $0.path, "bytes": String($0.bytes)] }
         return try Report.renderIndex(context, translations: t)

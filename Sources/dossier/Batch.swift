@@ -174,6 +174,8 @@ struct Batch: AsyncParsableCommand {
             print("\(o.status == .failed ? "failed" : "not verified"): \(name): \(o.error ?? "unknown error")")
         }
         if let report = summary.report { print("report: \(report.path)") }
+        let late = summary.outcomes.filter { $0.lateDays != nil }.count
+        if late > 0 { warn("\(late) of the copies delivered went out after their deadline (recorded as late)") }
         if summary.interrupted {
             FileHandle.standardError.write(Data("dossier: stopped before the end: \(summary.count(.pending)) requests not reached; to finish them, \(Shell.again())\n".utf8))
             throw ExitCode(75)

@@ -239,3 +239,17 @@ def test_a_file_that_cannot_be_read_says_why(dossier, samples_map, tmp_path, wha
                           f"{path}: cannot read the manifest of requests: {why}")
     assert_one_line_error(run(dossier, "export", "--config", samples_map, "--email", ZOFIA, "--passphrase-file", path,
                               "--out", tmp_path / "out"), 64, f"{path}: cannot read the passphrase file: {why}")
+
+
+def test_a_batch_on_the_ledger_says_which_copies_went_out_late(dossier, tmp_path):
+    ledger = Ledger(dossier, make_samples_copy(tmp_path / "samples"))
+    manifest = tmp_path / "customers.csv"
+    manifest.write_text("request_id,email,received\nL-1,zofia.wisniewska@example.pl,2026-01-05\n"
+                        "L-2,jan@example.com,2026-11-30\n", encoding="utf-8")
+    proc = ledger.run("batch", "--requests", manifest, "--today", "2026-12-01", "--method", "customer list", "--by", "DPO")
+    assert proc.returncode == EX_OK, proc.stdout + proc.stderr
+    late = days_between(expected_deadline("2026-01-05"), "2026-12-01")
+    assert "warning: 1 of the copies delivered went out after their deadline (recorded as late)" in proc.stderr
+    states = {r["reference"]: r["timeliness"] for r in ledger.list("--today", "2026-12-01")}
+    assert states["L-1"]["state"] == "answered_late" and states["L-1"]["days"] == late, states
+    assert states["L-2"]["state"] == "answered", states

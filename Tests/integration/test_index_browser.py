@@ -410,3 +410,104 @@ def test_screenshot(lang, width, chromium, bundles, shots):
     head = png.read_bytes()[:8]
     assert png.stat().st_size > len(PNG_SIGNATURE) and head == PNG_SIGNATURE, f"{png} is not a PNG"
     print(f"screenshot: {png}")
+
+
+# --------------------------------------------------------------------------- what the person reads first (issue 12)
+
+# The sections of <main>, in the order the person meets them: the summary, the contents, the data,
+# then the information the law requires, then where we looked and the files.
+MAIN_ORDER = ("summary", "toc", "portability", "data", "withheld", "purposes", "categories", "recipients",
+              "retention", "origins", "automated", "rights", "complaint", "searched", "files")
+
+
+def plural(lang: str, n: int, forms: dict[str, str]) -> str:
+    """The translation files' plural rule, written again: Polish 2-4 (not 12-14) apart from 5 and more."""
+    if n == 1:
+        return forms["one"]
+    if lang == "pl" and 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return forms["few"]
+    return forms["many"]
+
+
+def words(text: str) -> str:
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", text))).strip()
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_page_starts_with_a_summary_of_who_holds_what_then_the_data(lang, chromium, bundles, samples_map):
+    dom = dump_dom(chromium, (bundles[lang] / "index.html").as_uri())
+    page = Page(dom)
+    ids = [i for i in page.texts if i in MAIN_ORDER]
+    assert ids == [i for i in MAIN_ORDER if i in ids], f"sections out of order: {ids}"
+    assert ids[:3] == ["summary", "toc", "data"], ids
+
+    # Every system that holds records, with their number and datasets, in the summary, linking to its
+    # first table; counted here from the manifest and the map.
+    t = translations(lang)
+    manifest = json.loads((bundles[lang] / "manifest.json").read_text(encoding="utf-8"))
+    dmap = yaml.safe_load(samples_map.read_text(encoding="utf-8"))
+    per_source: dict[str, list[int]] = {}
+    for d in manifest["datasets"]:
+        if d["count"]:
+            per_source.setdefault(d["source"], []).append(d["count"])
+    summary = page.text("summary")
+    for source, counts in per_source.items():
+        title = dmap["sources"][source].get("title", source)
+        title = title.get(lang, next(iter(title.values()))) if isinstance(title, dict) else title
+        n = sum(counts)
+        records = plural(lang, n, {f: t[f"records.{f}"] for f in ("one", "few", "many")}).replace("{n}", str(n))
+        line = plural(lang, len(counts), {f: t[f"records.in_datasets.{f}"] for f in ("one", "few", "many")}) \
+            .replace("{records}", records).replace("{n}", str(len(counts)))
+        assert f"{title}: {line}" in summary, f"{title}: {line!r} is not in the summary: {summary}"
+    ids_on_page = set(re.findall(r'\sid="([^"]+)"', dom))
+    for target in re.findall(r'href="#([^"]+)"', dom):
+        assert target in ids_on_page, f"a link to #{target}, which is not on the page"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_column_titles_are_words_and_markers_are_in_the_page_language(lang, chromium, bundles):
+    dom = dump_dom(chromium, (bundles[lang] / "index.html").as_uri())
+    labels = [words(m) for m in re.findall(r'<th scope="col"><div class="v">(.*?)(?:<span class="raw">|</div>)', dom)]
+    assert labels, "no column titles"
+    raw = [x for x in labels if re.fullmatch(r"[a-z0-9]+(?:[_.][a-z0-9]+)+|[A-Z0-9]+(?:_[A-Z0-9]+)+", x)]
+    assert not raw, f"column titles that are raw names: {raw}"
+    # every cell carries its column's title, for the stacked layout of wide tables and phones
+    assert re.search(r'<td data-label="[^"]+"><div class="v">', dom)
+    data = Page(dom).text("data")
+    t = translations(lang)
+    if "withheld" in Page(dom).texts:
+        assert t["marker.withheld_third_party"] in data
+        if lang != "en":
+            assert "[withheld: third-party data]" not in data, "the English marker on a page in another language"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_origins_name_each_source_once_and_each_dataset_once_in_it(lang, chromium, bundles):
+    dom = dump_dom(chromium, (bundles[lang] / "index.html").as_uri())
+    section = dom[dom.index('<section id="origins"'):]
+    section = section[:section.index("</section>")]
+    cards = section.split('<span class="item-title">')[1:]
+    assert cards, "no origin other than the person in the sample, or the section changed shape"
+    seen = set()
+    for card in cards:
+        title = words(card[:card.index("</span>")])
+        origin_from = re.search(r"<dd>(.*?)</dd>", card)
+        key = (title, words(origin_from.group(1)) if origin_from and "<ul" not in origin_from.group(1) else None)
+        assert key not in seen, f"the origin {key} has two cards"
+        seen.add(key)
+        only = f" ({translations(lang)['section.origins.fields']}:"
+        datasets = [words(li).split(only)[0] for li in re.findall(r"<li>(.*?)</li>", card[card.index('<ul class="plain">'):])]
+        assert datasets and len(datasets) == len(set(datasets)), f"{key}: a dataset twice: {datasets}"
+
+
+def test_the_page_prints(chromium, bundles, shots):
+    """Printed by headless Chromium to PDF (for a person to look at): several pages, the text there."""
+    pdf = shots / "index-pl-print.pdf"
+    if pdf.exists():
+        pdf.unlink()
+    run_chromium(chromium, (bundles["pl"] / "index.html").as_uri(), f"--print-to-pdf={pdf}", "--no-pdf-header-footer")
+    body = pdf.read_bytes()
+    assert body.startswith(b"%PDF-"), f"{pdf} is not a PDF"
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", body))
+    assert pages >= 2, f"{pages} page(s)"
+    print(f"print: {pdf} ({pages} pages)")

@@ -51,6 +51,8 @@ public struct BatchOutcome: Sendable {
     public var counts: [(dataset: String, count: Int)] = []
     public var error: String?
     public var seconds: Double?
+    /// Copy 1 went out this many days after the request's deadline (a batch on a ledger only).
+    public var lateDays: Int?
     /// What the request was (`BatchRequest.digest`, hashed): a changed request is done again.
     var digest: String = ""
 
@@ -61,6 +63,7 @@ public struct BatchOutcome: Sendable {
         var f = Fields([("request_id", .string(requestID)), ("status", .string(status.rawValue))])
         if let ledgerID { f.append("ledger_id", .string(ledgerID)) }
         if let copy { f.append("copy", .number(String(copy))) }
+        if let lateDays { f.append("late_days", .number(String(lateDays))) }
         f.append("archive", archive.map { .string($0) } ?? .null)
         f.append("sha256", sha256.map { .string($0) } ?? .null)
         f.append("size", size.map { .number(String($0)) } ?? .null)

@@ -120,5 +120,6 @@ extension BatchOutcome {
         archive = delivery.path
         sha256 = delivery.sha256
         size = delivery.size
+        lateDays = delivery.late?.days
     }
 }
