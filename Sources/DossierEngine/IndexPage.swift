@@ -226,7 +226,7 @@ struct IndexPageBuilder {
                     if label != name { c["raw"] = name }
                     return c
                 }, "rows": rows,
-                "json": base + ".json", "csv": base + ".csv", "xml": base + ".xml",
+                "json": base + ".json", "csv": base + ".csv", "xml": base + ".xml", "xlsx": base + ".xlsx",
             ])
         }
         context["datasets"] = datasets

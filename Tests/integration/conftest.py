@@ -133,12 +133,16 @@ def read_archive(path: Path) -> dict[str, bytes]:
 
 
 def data_files(entries) -> dict:
-    """(source, dataset) -> {ext: bytes} for the entries under data/."""
+    """(source, dataset) -> {ext: bytes} for the entries under data/. A spreadsheet is its sheets'
+    XML (its cells), without the document properties that carry the bundle's time."""
     out: dict = collections.defaultdict(dict)
     for name, body in entries.items():
         if name.startswith("data/"):
-            m = re.fullmatch(r"data/([^/]+)/([^/]+)\.(json|csv|xml)", name)
+            m = re.fullmatch(r"data/([^/]+)/([^/]+)\.(json|csv|xml|xlsx)", name)
             assert m, f"unexpected entry under data/: {name}"
+            if m.group(3) == "xlsx":
+                with zipfile.ZipFile(io.BytesIO(body)) as z:
+                    body = b"".join(z.read(n) for n in sorted(z.namelist()) if n.startswith("xl/worksheets/"))
             out[(m.group(1), m.group(2))][m.group(3)] = body
     return out
 
@@ -271,7 +275,7 @@ def check_bundle(entries: dict, map_path, expected: oracle.Result, request_id: s
     files = data_files(entries)
     assert set(files) == set(nonempty), f"data files for {sorted(files)}, expected {sorted(nonempty)}"
     for sd, exts in files.items():
-        assert set(exts) == {"json", "csv", "xml"}, f"{sd}: {sorted(exts)}"
+        assert set(exts) == {"json", "csv", "xml", "xlsx"}, f"{sd}: {sorted(exts)}"
 
     # every JSON file parses
     for name, body in entries.items():
@@ -378,7 +382,7 @@ def check_manifest(entries, dmap, all_ds, expected, request_id, records, given) 
     for sd in all_ds:
         n = len(expected.records[sd])
         assert listed[sd]["count"] == n, f"manifest count for {sd}: {listed[sd]['count']}, oracle {n}"
-        want_files = {f"data/{sd[0]}/{sd[1]}.{e}" for e in ("json", "csv", "xml")} if n else set()
+        want_files = {f"data/{sd[0]}/{sd[1]}.{e}" for e in ("json", "csv", "xml", "xlsx")} if n else set()
         assert set(listed[sd]["files"]) == want_files
 
     # every other file, with its hash, size and record count (SHA256SUMS checks the manifest in turn)
@@ -389,7 +393,7 @@ def check_manifest(entries, dmap, all_ds, expected, request_id, records, given) 
     for path, f in files.items():
         assert f["sha256"] == hashlib.sha256(entries[path]).hexdigest(), f"sha256 of {path}"
         assert f["bytes"] == len(entries[path]), f"bytes of {path}"
-        mm = re.fullmatch(r"data/([^/]+)/([^/]+)\.(json|csv|xml)", path)
+        mm = re.fullmatch(r"data/([^/]+)/([^/]+)\.(json|csv|xml|xlsx)", path)
         if mm:
             assert f["records"] == len(records[(mm.group(1), mm.group(2))]), f"records of {path}"
 

@@ -118,7 +118,7 @@ VALID_DATASET = {
                  "billing": {"city": "Warszawa"}, "referrer": WITHHELD, "note": None, "active": True}],
 }
 
-DATA_FILES = [f"data/crm/contacts.{e}" for e in ("csv", "json", "xml")]
+DATA_FILES = [f"data/crm/contacts.{e}" for e in ("csv", "json", "xml", "xlsx")]
 VALID_MANIFEST = {
     "schema_version": 1, "tool": {"name": "dossier", "version": "0.1.0"}, "request_id": "R-2026.001_a",
     "kind": "access", "generated_at": "2026-01-02T03:04:05Z", "delivery": False, "copy": None,
@@ -448,7 +448,7 @@ def check_portability(entries: dict, map_path: Path, identifiers) -> set:
         if not want:
             assert sd not in files
             continue
-        assert set(files.get(sd, {})) == {"json", "csv", "xml"}, f"{sid}/{did}: files {sorted(files.get(sd, {}))}"
+        assert set(files.get(sd, {})) == {"json", "csv", "xml", "xlsx"}, f"{sid}/{did}: files {sorted(files.get(sd, {}))}"
         doc = json.loads(files[sd]["json"])
         recs = doc["records"]
         for r in recs:

@@ -50,7 +50,7 @@ struct BundleAssembler {
     /// The data files of every dataset that holds records, the manifest's entry of every dataset, and
     /// which identifier found which record: streamed to a staging file, one entry a match, so that a
     /// person with a million records does not hold a million entries in memory.
-    func writeData(_ stores: DatasetStores, csvBOM: Bool) throws(DossierError)
+    func writeData(_ stores: DatasetStores, csvBOM: Bool, asOf: Date) throws(DossierError)
         -> (files: [BundleFile], datasetEntries: [Value], matches: URL?) {
         var files: [BundleFile] = []
         var datasetEntries: [Value] = []
@@ -60,7 +60,7 @@ struct BundleAssembler {
         for store in stores.all {
             var paths: [Value] = []
             if store.count > 0 {
-                let written = try writeDataset(store, csvBOM: csvBOM)
+                let written = try writeDataset(store, csvBOM: csvBOM, asOf: asOf)
                 files.append(contentsOf: written.files)
                 paths = written.files.map { .string($0.path) }
                 for (entry, identifier, round) in store.matches {
@@ -84,10 +84,11 @@ struct BundleAssembler {
     }
 
     /// SHA-256 over the kind and the data files' paths and hashes: what the person's data is, with no
-    /// time or id in it, so that two bundles of unchanged data have the same fingerprint.
-
+    /// time or id in it, so that two bundles of unchanged data have the same fingerprint. The
+    /// spreadsheets are left out: they repeat the CSV's table and carry the bundle's time.
     static func fingerprint(kind: RequestKind, files: [BundleFile]) -> String {
-        let lines = ["kind:\(kind.rawValue)"] + files.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        let lines = ["kind:\(kind.rawValue)"] + files.filter { !$0.path.hasSuffix(".xlsx") }
+            .sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
             .map { "\($0.path)\u{0}\($0.sha256)" }
         return SHA256.hash(data: Data(lines.joined(separator: "\n").utf8)).map { String(format: "%02x", $0) }.joined()
     }
@@ -165,7 +166,9 @@ struct BundleAssembler {
         return try describe("manifest.json")
     }
 
-    func writeDataset(_ store: DatasetStore, csvBOM: Bool) throws(DossierError) -> (files: [BundleFile], position: [Int]) {
+    /// The dataset's four files: JSON, CSV, XML and a spreadsheet (`asOf` is its creation time, so
+    /// that the same records give the same bytes).
+    func writeDataset(_ store: DatasetStore, csvBOM: Bool, asOf: Date) throws(DossierError) -> (files: [BundleFile], position: [Int]) {
         let folder = "data/\(store.source.id)"
         let dir = bundle.appendingPathComponent(folder)
         // One level at a time, never the bundle itself: a bundle removed meanwhile (a signal) stays removed.
@@ -178,6 +181,7 @@ struct BundleAssembler {
             try JSONDatasetWriter(url: bundle.appendingPathComponent(base + ".json"), header: header),
             try CSVDatasetWriter(url: bundle.appendingPathComponent(base + ".csv"), header: header, byteOrderMark: csvBOM),
             try XMLDatasetWriter(url: bundle.appendingPathComponent(base + ".xml"), header: header),
+            try XLSXDatasetWriter(url: bundle.appendingPathComponent(base + ".xlsx"), header: header, created: asOf),
         ]
         let order = store.sortedOrder()
         try store.forEachRecord(in: order) { record throws(DossierError) in
@@ -187,7 +191,7 @@ struct BundleAssembler {
         var position = [Int](repeating: 0, count: order.count)
         for (i, entry) in order.enumerated() { position[entry] = i }
         var files: [BundleFile] = []
-        for ext in ["csv", "json", "xml"] {
+        for ext in ["csv", "json", "xml", "xlsx"] {
             files.append(try describe(base + "." + ext, records: store.count))
         }
         return (files, position)

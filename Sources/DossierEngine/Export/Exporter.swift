@@ -160,7 +160,7 @@ public struct Exporter: Sendable {
 
         // Assemble the bundle: the data first (the fingerprint is what the person's data is).
         let assembler = BundleAssembler(map: map, bundle: bundle, staging: staging)
-        let data = try assembler.writeData(stores, csvBOM: request.csvBOM)
+        let data = try assembler.writeData(stores, csvBOM: request.csvBOM, asOf: request.asOf)
         let fingerprint = BundleAssembler.fingerprint(kind: request.kind, files: data.files)
         let counts = stores.all.map { (dataset: $0.id.description, count: $0.count) }
         let foundBy = stores.all.filter { $0.count > 0 }.map { store in
