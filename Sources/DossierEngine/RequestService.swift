@@ -360,7 +360,7 @@ public final class RequestService: Sendable {
                 delivery.size = parts.reduce(0) { $0 + $1.size }
             }
             delivery.identifiers = result.identifiers
-            let lateDays = Day(utc: delivery.at).ordinal - current.deadline.ordinal
+            let lateDays = current.daysLate(at: delivery.at)
             if copy == 1, lateDays > 0 { delivery.late = (current.deadline, lateDays) }
             let lateNote = delivery.late.map { ", \($0.days) day(s) after the deadline \($0.deadline)" } ?? ""
             // The archives are renamed into place inside the transaction that records them, just before

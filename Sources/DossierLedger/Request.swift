@@ -188,10 +188,13 @@ public struct RequestRecord: Sendable {
     public var isVerified: Bool { verifiedAt != nil }
     public var isApproved: Bool { approvedAt != nil }
 
+    /// Days after the deadline that `date` falls on (0 or less: in time).
+    public func daysLate(at date: Date) -> Int { Day(utc: date).ordinal - deadline.ordinal }
+
     /// Where the request stands against its deadline on `today`.
     public func timeliness(today: Day, soon: Int = 7) -> Timeliness {
         if let first = deliveries.first {
-            let late = Day(utc: first.at).ordinal - deadline.ordinal
+            let late = daysLate(at: first.at)
             return late > 0 ? .answeredLate(days: late) : .answered
         }
         guard status.isOpen else { return .closed }

@@ -36,12 +36,7 @@ extension AuditExport: LedgerCommand {}
 extension Purge: LedgerCommand {}
 
 extension Batch: HintContext {
-    var pastable: String {
-        var s = " --config \(Shell.quoted(config))"
-        if let ledger, !ledger.hasPrefix("postgres://"), !ledger.hasPrefix("postgresql://") { s += " --ledger \(Shell.quoted(ledger))" }
-        if let today { s += " --today \(Shell.quoted(today))" }
-        return s
-    }
+    var pastable: String { LedgerOptions.pastable(config: config, ledger: ledger, today: today) }
 }
 
 enum Shell {
@@ -55,8 +50,13 @@ enum Shell {
     /// argument holds a PostgreSQL URL (it may hold a password, which is never printed).
     static var sameCommand: String? {
         let arguments = CommandLine.arguments.dropFirst()
-        if arguments.contains(where: { $0.contains("postgres://") || $0.contains("postgresql://") }) { return nil }
+        if arguments.contains(where: holdsPostgresURL) { return nil }
         return (["dossier"] + arguments.map(quoted)).joined(separator: " ")
+    }
+
+    /// A PostgreSQL URL (`--ledger postgres://…`, or `--ledger=postgres://…`), which may hold a password.
+    static func holdsPostgresURL(_ argument: String) -> Bool {
+        argument.contains("postgres://") || argument.contains("postgresql://")
     }
 
     /// "run the same command again[ with EXTRA]", as a pasteable command when it can be printed.

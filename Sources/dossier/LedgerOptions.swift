@@ -19,10 +19,12 @@ struct LedgerOptions: ParsableArguments {
     /// ` --config FILE` (and ` --ledger PATH` for a ledger file, ` --today DATE` when given), as
     /// given, for a hint that works when pasted; a PostgreSQL URL is never repeated (it may hold a
     /// password: the map's ledger.url_env names it instead).
-    var pastable: String {
+    var pastable: String { Self.pastable(config: config, ledger: ledger, today: today) }
+
+    static func pastable(config: String?, ledger: String?, today: String?) -> String {
         var s = ""
         if let config { s += " --config \(Shell.quoted(config))" }
-        if let ledger, !ledger.hasPrefix("postgres://"), !ledger.hasPrefix("postgresql://") { s += " --ledger \(Shell.quoted(ledger))" }
+        if let ledger, !Shell.holdsPostgresURL(ledger) { s += " --ledger \(Shell.quoted(ledger))" }
         if let today { s += " --today \(Shell.quoted(today))" }
         return s
     }
