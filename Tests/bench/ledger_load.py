@@ -1,5 +1,5 @@
 """A ledger under load (`make bench`, issue 11 item 6): BENCH_REQUESTS requests (default 100,000)
-opened in a fresh SQLite ledger with `request import`, a third of them verified, then how long the
+opened in a fresh SQLite ledger with `request import`, those of every third file of 10,000 verified, then how long the
 officer's everyday reads take on it: the whole list, the overdue list, the due-within-7-days list,
 one request, and `audit verify` over the whole hash chain. Prints a Markdown table with the targets
 and whether each is met.
@@ -63,7 +63,7 @@ def main() -> None:
     cfg = ["--config", map_path]
 
     # N requests, received over the past year (some overdue, some due within a week), in files of
-    # 10,000 rows; a third verified with the import's --method/--by.
+    # 10,000 rows; every third file (0, 3, 6, 9) verified with the import's --method/--by.
     today = dt.date(2026, 12, 6)
     started = time.perf_counter()
     rows_per_file = 10_000
