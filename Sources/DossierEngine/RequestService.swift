@@ -356,7 +356,7 @@ public final class RequestService: Sendable {
                                     format: format.rawValue, path: archive.path, fingerprint: result.fingerprint, expiresOn: expiresOn)
             if parts.count > 1 {
                 delivery.parts = parts
-                delivery.sha256 = SHA256.hash(data: Data(DeliveryPart.list(parts).utf8)).map { String(format: "%02x", $0) }.joined()
+                delivery.sha256 = Hex.string(SHA256.hash(data: Data(DeliveryPart.list(parts).utf8)))
                 delivery.size = parts.reduce(0) { $0 + $1.size }
             }
             delivery.identifiers = result.identifiers

@@ -118,7 +118,7 @@ extension RequestService {
     /// destination: the same for every retry, different for another copy or receiver.
     static func idempotencyKey(requestID: String, delivery: Delivery, destination: String) -> String {
         let text = "\(requestID)\n\(delivery.copy)\n\(delivery.sha256)\n\(destination)"
-        return "dossier-" + SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined().prefix(40)
+        return "dossier-" + Hex.string(SHA256.hash(data: Data(text.utf8))).prefix(40)
     }
 
     static func contentType(_ format: String) -> String {

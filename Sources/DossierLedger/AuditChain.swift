@@ -39,7 +39,7 @@ public enum AuditChain {
             ("action", .string(action)), ("detail", .string(detail)),
         ])).jsonText(canonical: true)
         let digest = SHA256.hash(data: Data((prev + "\n" + content).utf8))
-        return digest.map { String(format: "%02x", $0) }.joined()
+        return Hex.string(digest)
     }
 
     /// One stored row, as read back for checking or export.

@@ -181,7 +181,7 @@ public struct Transmitter: Sendable {
             chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
             if head.count < keptText { head += chunk.readableBytesView.prefix(keptText - head.count) }
         }
-        let sha = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let sha = Hex.string(hasher.finalize())
         var text = String(validating: head, as: UTF8.self)
         if text == nil, head.count == keptText {
             // cut inside a character: drop its first bytes, up to three

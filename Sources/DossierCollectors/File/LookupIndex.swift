@@ -92,7 +92,7 @@ struct FileStamp: Equatable {
             guard n >= 0 else { throw CocoaError(.fileReadUnknown) }
             hasher.update(data: block[0..<n])
         }
-        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let digest = Hex.string(hasher.finalize())
         return FileStamp(size: size, modified: modified, fingerprint: digest)
     }
 }

@@ -235,7 +235,7 @@ public struct BatchRunner: Sendable {
     static func digest(of r: BatchRequest, options: BatchOptions) -> String {
         let effective = [r.digest, (r.kind ?? options.kind).rawValue, (r.format ?? options.format).rawValue,
                          r.language ?? options.language ?? "", options.csvBOM ? "bom" : ""].joined(separator: "\u{1D}")
-        return SHA256.hash(data: Data(effective.utf8)).map { String(format: "%02x", $0) }.joined()
+        return Hex.string(SHA256.hash(data: Data(effective.utf8)))
     }
 
     /// True when the archive exists with the size and SHA-256 that were recorded.

@@ -33,7 +33,7 @@ struct BundleFile {
             hasher.update(data: chunk)
             size += chunk.count
         }
-        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let digest = Hex.string(hasher.finalize())
         return BundleFile(path: path, sha256: digest, bytes: size, records: records)
     }
 }
@@ -90,7 +90,7 @@ struct BundleAssembler {
         let lines = ["kind:\(kind.rawValue)"] + files.filter { !$0.path.hasSuffix(".xlsx") }
             .sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
             .map { "\($0.path)\u{0}\($0.sha256)" }
-        return SHA256.hash(data: Data(lines.joined(separator: "\n").utf8)).map { String(format: "%02x", $0) }.joined()
+        return Hex.string(SHA256.hash(data: Data(lines.joined(separator: "\n").utf8)))
     }
 
     /// The manifest without its `matches` list (`writeManifest` streams that in).

@@ -81,7 +81,7 @@ final class DatasetStore {
         let sortKey: [SortKeyPart]
         if dataset.key.isEmpty {
             let digest = SHA256.hash(data: Data(Value.object(record).jsonText(canonical: true).utf8))
-            identity = digest.map { String(format: "%02x", $0) }.joined()
+            identity = Hex.string(digest)
             sortKey = [.text(identity)]
         } else {
             let parts = dataset.key.map { record.value(at: $0) ?? .null }
