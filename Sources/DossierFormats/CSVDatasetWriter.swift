@@ -35,10 +35,8 @@ public final class CSVDatasetWriter: DatasetWriter {
 
     /// Calls `body` with each leaf's dotted name and its cell text.
     public static func flatten(_ fields: Fields, prefix: String, _ body: (String, String) -> Void) {
-        for (name, value) in fields {
-            let column = prefix.isEmpty ? name : "\(prefix).\(name)"
+        leaves(fields, prefix: prefix) { column, value in
             switch value {
-            case .object(let nested) where !nested.isEmpty: flatten(nested, prefix: column, body)
             case .object: body(column, "{}")
             case .null: body(column, "")
             case .bool(let b): body(column, b ? "true" : "false")
@@ -47,6 +45,15 @@ public final class CSVDatasetWriter: DatasetWriter {
             case .binary(let d): body(column, d.base64EncodedString())
             case .array: body(column, value.jsonText())
             }
+        }
+    }
+
+    /// Calls `body` with each leaf's dotted name and its value: nested objects are walked into (an
+    /// empty one is a leaf), everything else is a leaf. The columns of the CSV and the spreadsheet.
+    public static func leaves(_ fields: Fields, prefix: String, _ body: (String, Value) -> Void) {
+        for (name, value) in fields {
+            let column = prefix.isEmpty ? name : "\(prefix).\(name)"
+            if case .object(let nested) = value, !nested.isEmpty { leaves(nested, prefix: column, body) } else { body(column, value) }
         }
     }
 

@@ -78,7 +78,7 @@ public final class XLSXDatasetWriter: DatasetWriter {
     public func write(_ record: Record) throws(DossierError) {
         if row == Self.maxRows { try startSheet() }
         var cells: [(Int, Value)] = []
-        Self.leaves(record, prefix: "") { name, value in
+        CSVDatasetWriter.leaves(record, prefix: "") { name, value in
             if let i = index[name] { cells.append((i, value)) }
         }
         let r = lxw_row_t(row)
@@ -108,14 +108,6 @@ public final class XLSXDatasetWriter: DatasetWriter {
         guard error != LXW_NO_ERROR else { return }
         let reason = String(cString: lxw_strerror(error))
         throw DossierError(.outputWrite, "cannot write the spreadsheet (\(reason))", at: SourceLocation(file: url.path))
-    }
-
-    /// The leaves of a record with their dotted names, as the CSV's columns name them.
-    static func leaves(_ fields: Fields, prefix: String, _ body: (String, Value) -> Void) {
-        for (name, value) in fields {
-            let column = prefix.isEmpty ? name : "\(prefix).\(name)"
-            if case .object(let nested) = value, !nested.isEmpty { leaves(nested, prefix: column, body) } else { body(column, value) }
-        }
     }
 
     /// The text, cut with `[…]` when a cell cannot hold it (NUL, which a cell cannot hold either,
