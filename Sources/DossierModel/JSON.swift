@@ -17,6 +17,10 @@ extension Value {
         return out
     }
 
+    /// Appends the value as `prettyJSONText()` writes it, one level of `indent` in, without the
+    /// final newline: a long array can be written element by element, to the same bytes.
+    public func appendPrettyJSON(to out: inout String, indent: String) { writePretty(&out, indent: indent) }
+
     func writePretty(_ out: inout String, indent: String) {
         let inner = indent + "  "
         switch self {
@@ -80,25 +84,39 @@ extension Value {
 /// Written here because no package on hand parses JSON without turning numbers into `Double`
 /// and objects into unordered dictionaries; both would break "values keep their source types".
 public enum JSON {
-    /// Appends `s` as a JSON string literal (RFC 8259 escapes; non-ASCII kept as UTF-8).
+    /// Appends `s` as a JSON string literal (RFC 8259 escapes; non-ASCII kept as UTF-8; U+2028 and
+    /// U+2029 escaped, as JavaScript needs). Runs without an escape are copied whole.
     public static func appendQuoted(_ s: String, to out: inout String) {
         out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x2028 || scalar.value == 0x2029 {
-                    out += String(format: "\\u%04x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
+        var text = s
+        text.withUTF8 { bytes in
+            var start = 0, i = 0
+            func flush(to end: Int) {
+                if end > start { out += String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self) }
             }
+            while i < bytes.count {
+                let b = bytes[i]
+                let escape: String
+                var width = 1
+                switch b {
+                case 0x22: escape = "\\\""
+                case 0x5C: escape = "\\\\"
+                case 0x0A: escape = "\\n"
+                case 0x0D: escape = "\\r"
+                case 0x09: escape = "\\t"
+                case 0x08: escape = "\\b"
+                case 0x0C: escape = "\\f"
+                case 0..<0x20: escape = "\\u00" + String(b >> 4, radix: 16) + String(b & 0xF, radix: 16)
+                case 0xE2 where i + 2 < bytes.count && bytes[i + 1] == 0x80 && (bytes[i + 2] == 0xA8 || bytes[i + 2] == 0xA9):
+                    escape = bytes[i + 2] == 0xA8 ? "\\u2028" : "\\u2029"; width = 3
+                default: i += 1; continue
+                }
+                flush(to: i)
+                out += escape
+                i += width
+                start = i
+            }
+            flush(to: bytes.count)
         }
         out += "\""
     }

@@ -6,6 +6,7 @@ import Foundation
 /// `dossier audit …`: the hash-chained audit trail.
 struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "audit",
         abstract: "Check or export the append-only, hash-chained audit trail of the ledger.",
         subcommands: [AuditVerify.self, AuditExport.self])
 }

@@ -7,6 +7,7 @@ import Foundation
 /// `dossier batch`: one archive per request of a manifest, many at once.
 struct Batch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "batch",
         abstract: "Export every request of a manifest (CSV or JSON Lines) into an archive of its own.",
         discussion: """
         The manifest names one request a row: request_id, the person's identifiers (email, phone, or \

@@ -4,6 +4,10 @@ import Foundation
 import Logging
 
 /// `dossier`: answers GDPR access and portability requests from the systems a data map describes.
+///
+/// Every command names itself (`commandName`): without it swift-argument-parser derives each name
+/// with `String(describing:)` when it builds the command tree, on every run, and each of those
+/// dynamic casts scans the whole table of protocol conformances of this statically linked binary.
 @main
 struct Dossier: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -7,6 +7,7 @@ import Foundation
 /// `dossier export`: an ad-hoc export for one person, outside the ledger.
 struct Export: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "export",
         abstract: "Export one person's data into an archive (an ad-hoc run, not a delivery).",
         discussion: """
         Give every identifier you know of the person; Dossier follows the links between systems \

@@ -7,6 +7,7 @@ import Foundation
 /// `dossier index`: builds or refreshes the lookup indexes of the file sources.
 struct Index: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "index",
         abstract: "Build or refresh the lookup indexes of the data map's file sources.",
         discussion: """
         An index holds, for every lookup of every dataset of a CSV, JSON Lines or XML source, the \

@@ -6,6 +6,7 @@ import Foundation
 /// `dossier purge`: deletes delivered archives whose time is up (for cron).
 struct Purge: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "purge",
         abstract: "Delete the delivered archives that have expired; the ledger keeps each delivery, its hash and the day it was purged.",
         discussion: """
         A delivery expires after the map's ledger.expires_after (e.g. P30D) or the --expires given to \

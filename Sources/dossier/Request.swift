@@ -8,6 +8,7 @@ import Foundation
 /// `dossier request …`: the ledger of requests.
 struct Request: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "request",
         abstract: "Keep the ledger of requests: open, verify, extend, review, fulfil, copy, transmit, refuse, withdraw, show, list.",
         discussion: """
         A request is opened when it arrives, verified before any data leaves, fulfilled with a free \

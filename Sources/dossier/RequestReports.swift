@@ -148,7 +148,16 @@ struct RequestList: AsyncParsableCommand {
         let list = try await options.service().list(statuses: status.isEmpty ? nil : Set(status), due: due, today: today)
         warnAboutDeadlines(list, today: today)
         if json {
-            print(Value.array(list.map { requestJSON($0, history: false, today: today) }).prettyJSONText(), terminator: "")
+            // Element by element, the same bytes as one pretty-printed array, never the whole
+            // text of a long list at once.
+            guard !list.isEmpty else { print("[]"); return }
+            var chunk = "[\n"
+            for (i, r) in list.enumerated() {
+                chunk += "  "
+                requestJSON(r, history: false, today: today).appendPrettyJSON(to: &chunk, indent: "  ")
+                chunk += i + 1 < list.count ? ",\n" : "\n]\n"
+                if chunk.utf8.count >= 1 << 16 || i + 1 == list.count { print(chunk, terminator: ""); chunk = "" }
+            }
             return
         }
         let rows = [["ID", "KIND", "STATUS", "RECEIVED", "DEADLINE", "DUE", "COPIES", "FLAGS"]] + list.map { r in

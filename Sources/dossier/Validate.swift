@@ -8,6 +8,7 @@ import Foundation
 /// `dossier validate`: checks a data map and that every source opens.
 struct Validate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "validate",
         abstract: "Check a data map and open every source it names.",
         discussion: """
         Reports the first problem with its file, line and key, and exits 64 (data map) or 66 \

@@ -1,4 +1,5 @@
 import DossierModel
+import Foundation
 import Testing
 
 @Suite struct JSONTests {
@@ -21,5 +22,38 @@ import Testing
         let digest: [UInt8] = [0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
                                0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad]
         #expect(Hex.string(digest) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+
+    @Test func quotesEveryEscapeAndCopiesTheRest() throws {
+        var out = ""
+        JSON.appendQuoted("a\"b\\c\nd\re\tf\u{08}g\u{0C}h\u{01}\u{1F}i\u{2028}j\u{2029}kł😀\u{7F}", to: &out)
+        #expect(out == #""a\"b\\c\nd\re\tf\bg\fh\u0001\u001fi\u2028j\u2029kł😀\#u{7F}""#)
+        // An independent reader gets the same string back, for every code point below 0x100 and some above.
+        let text = String(String.UnicodeScalarView((0...255).map { Unicode.Scalar(UInt8($0)) })) + "\u{2027}\u{2028}\u{2029}\u{202A}€𝄞"
+        var quoted = ""
+        JSON.appendQuoted(text, to: &quoted)
+        let back = try JSONSerialization.jsonObject(with: Data(quoted.utf8), options: .fragmentsAllowed) as? String
+        #expect(back == text)
+        var empty = ""
+        JSON.appendQuoted("", to: &empty)
+        #expect(empty == #""""#)
+    }
+
+    @Test func prettyArrayWrittenElementByElementIsTheSameText() {
+        let items: [Value] = [.object(Fields([("a", .number("1")), ("b", .array([.string("x"), .null]))])), .array([]), .string("s")]
+        var streamed = "[\n"
+        for (i, item) in items.enumerated() {
+            streamed += "  "
+            item.appendPrettyJSON(to: &streamed, indent: "  ")
+            streamed += i + 1 < items.count ? ",\n" : "\n]\n"
+        }
+        #expect(streamed == Value.array(items).prettyJSONText())
+    }
+
+    @Test func dayIsWrittenWithLeadingZeros() {
+        #expect(Day(year: 2026, month: 1, day: 5)!.description == "2026-01-05")
+        #expect(Day(year: 987, month: 12, day: 31)!.description == "0987-12-31")
+        #expect(Day(year: 9999, month: 10, day: 10)!.description == "9999-10-10")
+        #expect(Day(ordinal: 0).description == "1970-01-01")
     }
 }
