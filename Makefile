@@ -8,7 +8,7 @@ DOSSIER    := .build/debug/dossier
 DEMO_OUT   := .build-demo
 
 # Debian packages: C libraries (linked), the readers the tests use, Python for samples and tests.
-APT_PACKAGES := pkg-config libarchive-dev libxml2-dev libsqlite3-dev libphonenumber-dev libprotobuf-dev libxlsxwriter-dev \
+APT_PACKAGES := pkg-config libarchive-dev libxml2-dev libsqlite3-dev libphonenumber-dev libprotobuf-dev \
                 libarchive-tools unzip libxml2-utils p7zip-full chromium sqlite3 python3 python3-venv systemd postgresql \
                 libreoffice-calc-nogui
 

@@ -33,9 +33,6 @@ let package = Package(
                        providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "CLibXML2", path: "Sources/C/CLibXML2", pkgConfig: "libxml-2.0",
                        providers: [.apt(["libxml2-dev"])]),
-        // Spreadsheets (.xlsx) for each dataset, streamed in libxlsxwriter's constant-memory mode.
-        .systemLibrary(name: "CXLSXWriter", path: "Sources/C/CXLSXWriter", pkgConfig: "xlsxwriter",
-                       providers: [.apt(["libxlsxwriter-dev"])]),
         // The XML lookup index: a SAX2 scan giving each record's exact byte range, and its read-back.
         .target(name: "CXMLIndex", dependencies: ["CLibXML2"], path: "Sources/C/CXMLIndex", exclude: ["test"]),
         // libphonenumber ships no pkg-config file: a small C++ target with a C interface.
@@ -81,8 +78,8 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        // JSON, CSV and XML writers for the bundle.
-        .target(name: "DossierFormats", dependencies: ["DossierModel", "CLibXML2", "CXLSXWriter"]),
+        // JSON, CSV, XML and spreadsheet (.xlsx, zipped by libarchive) writers for the bundle.
+        .target(name: "DossierFormats", dependencies: ["DossierModel", "CLibXML2", "CArchive"]),
         // libarchive: zip and tar.gz, streamed, written under a temporary name.
         .target(name: "DossierArchive", dependencies: ["DossierModel", "CArchive"]),
         // index.html: the Mustache template and the translation files it reads its texts from, embedded

@@ -4,10 +4,12 @@ What LibreOffice does with a CSV when nobody picks the options: its default impo
 `soffice --convert-to` and a double-click's dialog start with) reads the file in an 8-bit charset,
 so every Polish letter is garbled, with a UTF-8 byte order mark or without, and in UTF-16 too; the
 first test shows it on the bundle's own CSV. No CSV variant survives that, so every dataset also
-comes as an .xlsx (libxlsxwriter), which LibreOffice's default import reads with every letter
-intact: the second test converts each one and compares it with the CSV cell by cell. The others
-check what a spreadsheet cannot hold (a cell over 32,767 characters, numbers beyond 15 digits) and
-that text never becomes a formula.
+comes as an .xlsx (SpreadsheetML streamed into a zip by libarchive), which LibreOffice's default
+import reads with every letter intact: the second test converts each one and compares it with the
+CSV cell by cell. The others check what a spreadsheet cannot hold (a cell over 32,767 characters,
+numbers beyond 15 digits), that text never becomes a formula, and that what XML cannot carry
+(control characters, a carriage return) or would misread (a text that looks like an `_xHHHH_`
+escape, spaces at the ends) comes back from LibreOffice as written.
 
 Needs `soffice` (Debian's libreoffice-calc-nogui; the Makefile installs it)."""
 from __future__ import annotations
@@ -156,6 +158,26 @@ def test_what_a_spreadsheet_cannot_hold_is_said_and_text_stays_text(dossier, tmp
     assert [r["amount"] for r in logins] == [("n", "12.5"), ("n", "-3")]
     assert [r["big"] for r in logins] == [("s", "1234567890123456789"), ("s", "1e400")], "beyond 15 digits: text, exactly"
     assert [r["ok"] for r in logins] == [("b", "1"), ("b", "0")]
+
+
+def test_text_xml_cannot_carry_comes_back_from_libreoffice_as_written(dossier, soffice, tmp_path):
+    notes = ["tab\there", "bell\x07end", "two\r\nlines", "_x0041_ stays", "  spaces at both ends  ", "a & b < c > d", "ünïcödé ż 😀"]
+    csv_text = "Email Address,Name,Phone,Note\r\n" + "".join(f'anna@example.pl,Anna,,"{n}"\r\n' for n in notes)
+    map_path = build_mini(tmp_path / "mini", csv_text=csv_text)
+    proc = run(dossier, "export", "--config", map_path, "--email", "anna@example.pl", "--out", tmp_path / "out",
+               "--request-id", "X2", "--as-of", AS_OF)
+    assert proc.returncode == 0, proc.stderr
+    with zipfile.ZipFile(proc.stdout.splitlines()[-1].strip()) as z:
+        z.extractall(tmp_path / "b")
+    sheet = tmp_path / "b" / "data/lists/subscribers.xlsx"
+    convert(soffice, [sheet], UTF8_CSV, tmp_path / "back", tmp_path)
+    back = read_csv(tmp_path / "back" / "subscribers.csv")
+    column = back[0].index("Note")
+    # LibreOffice keeps a line break inside a cell as a line feed alone; the sheet itself holds the
+    # carriage return, as the standard's escape.
+    assert sorted(row[column] for row in back[1:]) == sorted(n.replace("\r\n", "\n") for n in notes)
+    with zipfile.ZipFile(sheet) as z:
+        assert "two_x000D_\nlines" in z.read("xl/worksheets/sheet1.xml").decode()
 
 
 def test_the_same_records_give_the_same_spreadsheet(dossier, samples_map, tmp_path):
