@@ -421,17 +421,21 @@ public final class RequestService: Sendable {
 
     public enum Due: Sendable { case overdue, within(days: Int) }
 
-    public func list(statuses: Set<RequestStatus>?, due: Due?, today: Day) async throws(DossierError) -> [RequestRecord] {
-        // Only open requests can be due: the others are not read at all.
+    /// Hands each listed request to `body`, in id order, one at a time (a listing of any length
+    /// holds one page of the ledger).
+    public func forEachListed(statuses: Set<RequestStatus>?, due: Due?, today: Day,
+                              _ body: (RequestRecord) throws(DossierError) -> Void) async throws(DossierError) {
+        // Only open requests can be due, and the deadline is asked of the ledger: the others are
+        // not read at all.
         let open = Set(RequestStatus.allCases.filter(\.isOpen))
         let wanted = due == nil ? statuses : (statuses ?? open).intersection(open)
-        return try await ledger.requests(statuses: wanted).filter { r in
-            switch due {
-            case nil: return true
-            case .overdue?: return r.status.isOpen && r.deadline < today
-            case .within(let days)?: return r.status.isOpen && r.deadline >= today && r.deadline <= today.adding(days: days)
-            }
+        let deadlines: ClosedRange<Day>?
+        switch due {
+        case nil: deadlines = nil
+        case .overdue?: deadlines = Day.earliest...today.adding(days: -1)
+        case .within(let days)?: deadlines = today...today.adding(days: days)
         }
+        try await ledger.forEachRequest(statuses: wanted, deadlines: deadlines, body)
     }
 
 }

@@ -26,9 +26,12 @@ extension RequestService {
     /// The requests `run-due` would fulfil now, in the order it takes them: verified, not refused
     /// or withdrawn, without a copy; by deadline, then by id.
     public func due(limit: Int?) async throws(DossierError) -> [RequestRecord] {
-        let open = try await ledger.requests(statuses: [.verified, .extended])
-            .filter { $0.isVerified && $0.deliveries.isEmpty && (!requiresReview || $0.isApproved) }
-            .sorted { ($0.deadline, $0.id) < ($1.deadline, $1.id) }
+        // Only the due ones are kept while the open requests stream past.
+        var open: [RequestRecord] = []
+        try await ledger.forEachRequest(statuses: [.verified, .extended]) { r in
+            if r.isVerified && r.deliveries.isEmpty && (!requiresReview || r.isApproved) { open.append(r) }
+        }
+        open.sort { ($0.deadline, $0.id) < ($1.deadline, $1.id) }
         return limit.map { Array(open.prefix($0)) } ?? open
     }
 

@@ -19,8 +19,11 @@ public protocol Ledger: AnyObject, Sendable {
     func request(_ id: String) async throws(DossierError) -> RequestRecord?
     /// The request opened with this reference (`NewRequest.reference`), if any.
     func request(reference: String) async throws(DossierError) -> RequestRecord?
-    /// Requests in id order, optionally only those in `statuses`.
-    func requests(statuses: Set<RequestStatus>?) async throws(DossierError) -> [RequestRecord]
+    /// Hands each request to `body` in id order, optionally only those in `statuses` and with a
+    /// deadline in `deadlines`, without their history; all from one snapshot, read a page at a time,
+    /// so memory does not grow with the ledger.
+    func forEachRequest(statuses: Set<RequestStatus>?, deadlines: ClosedRange<Day>?,
+                        _ body: (RequestRecord) throws(DossierError) -> Void) async throws(DossierError)
     /// Applies a status change if the request is still in one of `expected` (compare-and-set).
     func apply(_ change: RequestChange, to id: String, expecting expected: Set<RequestStatus>, at: Date) async throws(DossierError)
     /// Takes the request for producing a copy; throws `.busy` while a live process holds it. A claim
@@ -52,8 +55,23 @@ public protocol Ledger: AnyObject, Sendable {
     func expiredDeliveries(before day: Day) async throws(DossierError) -> [(requestID: String, delivery: Delivery)]
     /// Records that copy `copy` of `requestID` was purged (with an audit row), running `beforeCommit`
     /// (the archive's deletion) as the transaction's last step; false when it was purged meanwhile.
+    func markPurged(requestID: String, copy: Int, at: Date, beforeCommit: () throws(DossierError) -> Void) async throws(DossierError) -> Bool
     /// Records a transmission of a copy to another controller (accepted or failed), with an audit row
     /// (`transmitted` or `transmission_failed`), in one transaction.
     func recordTransmission(_ transmission: Transmission, requestID: String) async throws(DossierError)
-        func markPurged(requestID: String, copy: Int, at: Date, beforeCommit: () throws(DossierError) -> Void) async throws(DossierError) -> Bool
+}
+
+extension Ledger {
+    /// Requests in id order, optionally only those in `statuses`, in one array: for a caller that
+    /// knows the list is short (tests, a handful of statuses); a listing uses `forEachRequest`.
+    public func requests(statuses: Set<RequestStatus>?) async throws(DossierError) -> [RequestRecord] {
+        var all: [RequestRecord] = []
+        try await forEachRequest(statuses: statuses, deadlines: nil) { all.append($0) }
+        return all
+    }
+
+    /// `forEachRequest` whatever the deadline.
+    public func forEachRequest(statuses: Set<RequestStatus>?, _ body: (RequestRecord) throws(DossierError) -> Void) async throws(DossierError) {
+        try await forEachRequest(statuses: statuses, deadlines: nil, body)
+    }
 }

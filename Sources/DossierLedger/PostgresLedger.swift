@@ -488,30 +488,57 @@ public final class PostgresLedger: Ledger {
         }
     }
 
-    public func requests(statuses: Set<RequestStatus>?) async throws(DossierError) -> [RequestRecord] {
+    public func forEachRequest(statuses: Set<RequestStatus>?, deadlines: ClosedRange<Day>?,
+                               _ body: (RequestRecord) throws(DossierError) -> Void) async throws(DossierError) {
+        if statuses?.isEmpty == true { return }
+        // One snapshot (the read transaction), a page of requests at a time (keyset on the id's year
+        // and sequence), each page's rows of the other tables by one query per table.
         try await read { c in
-            if statuses?.isEmpty == true { return [] }
-            // One query per table for the whole list (not four round trips per request).
-            let filter = statuses == nil ? "" : "WHERE r.status = ANY($1::text[])"
-            let values: [String?] = statuses.map { ["{" + $0.map(\.rawValue).sorted().joined(separator: ",") + "}"] } ?? []
-            func children<T>(_ table: String, order: String, _ make: ([String: Value]) -> T) async throws -> [String: [T]] {
-                var grouped: [String: [T]] = [:]
-                for row in try await Self.rows(c, "SELECT c.* FROM \(table) c JOIN requests r ON r.id = c.request_id \(filter) ORDER BY c.request_id, \(order)", values) {
-                    grouped[Self.text(row["request_id"]) ?? "", default: []].append(make(row))
-                }
-                return grouped
-            }
-            let identifiers = try await children("request_identifiers", order: "c.kind COLLATE \"C\", c.value COLLATE \"C\"", Self.identifier)
-            let deliveries = try await children("deliveries", order: "c.copy", Self.delivery)
-            let transmissions = try await children("transmissions", order: "c.id", Self.transmission)
+            let statusList: String? = statuses.map { "{" + $0.map(\.rawValue).sorted().joined(separator: ",") + "}" }
             let columns = Self.requestColumns.split(separator: ",").map { "r." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", ")
-            return try await Self.rows(c, "SELECT \(columns) FROM requests r \(filter) ORDER BY r.year, r.seq", values).map { row in
-                let id = Self.text(row["id"]) ?? ""
-                return try Self.record(row, identifiers: identifiers[id] ?? [], deliveries: deliveries[id] ?? [],
-                                       transmissions: transmissions[id] ?? [], history: [])
+            var after: (year: Int, seq: Int)?
+            while true {
+                var conditions: [String] = []
+                var values: [String?] = []
+                if let statusList {
+                    values.append(statusList)
+                    conditions.append("r.status = ANY($\(values.count)::text[])")
+                }
+                if let deadlines {
+                    values += [deadlines.lowerBound.description, deadlines.upperBound.description]
+                    conditions.append("r.deadline BETWEEN $\(values.count - 1)::date AND $\(values.count)::date")
+                }
+                if let after {
+                    values += [String(after.year), String(after.seq)]
+                    conditions.append("(r.year, r.seq) > ($\(values.count - 1)::int, $\(values.count)::int)")
+                }
+                let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+                let page = try await Self.rows(c, "SELECT \(columns), r.year, r.seq FROM requests r \(filter) ORDER BY r.year, r.seq LIMIT \(Self.pageSize)", values)
+                guard let last = page.last else { return }
+                let ids = page.map { Self.text($0["id"]) ?? "" }
+                let idList = "{" + ids.joined(separator: ",") + "}"
+                func children<T>(_ table: String, order: String, _ make: ([String: Value]) -> T) async throws -> [String: [T]] {
+                    var grouped: [String: [T]] = [:]
+                    for row in try await Self.rows(c, "SELECT * FROM \(table) WHERE request_id = ANY($1::text[]) ORDER BY request_id, \(order)", [idList]) {
+                        grouped[Self.text(row["request_id"]) ?? "", default: []].append(make(row))
+                    }
+                    return grouped
+                }
+                let identifiers = try await children("request_identifiers", order: "kind COLLATE \"C\", value COLLATE \"C\"", Self.identifier)
+                let deliveries = try await children("deliveries", order: "copy", Self.delivery)
+                let transmissions = try await children("transmissions", order: "id", Self.transmission)
+                for (row, id) in zip(page, ids) {
+                    try body(try Self.record(row, identifiers: identifiers[id] ?? [], deliveries: deliveries[id] ?? [],
+                                             transmissions: transmissions[id] ?? [], history: []))
+                }
+                if page.count < Self.pageSize { return }
+                after = (Self.int(last["year"]), Self.int(last["seq"]))
             }
         }
     }
+
+    /// Requests read at a time by `forEachRequest`.
+    static let pageSize = 500
 
     static func identifier(_ r: [String: Value]) -> Identifier {
         Identifier(kind: IdentifierKind(text(r["kind"]) ?? ""), value: text(r["value"]) ?? "")

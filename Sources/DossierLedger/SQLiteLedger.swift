@@ -327,34 +327,72 @@ public final class SQLiteLedger: Ledger {
         }
     }
 
-    public func requests(statuses: Set<RequestStatus>?) throws(DossierError) -> [RequestRecord] {
+    public func forEachRequest(statuses: Set<RequestStatus>?, deadlines: ClosedRange<Day>?,
+                               _ body: (RequestRecord) throws(DossierError) -> Void) throws(DossierError) {
+        let wanted = statuses.map { $0.map(\.rawValue).sorted() }
+        if wanted?.isEmpty == true { return }
+        var failure: DossierError?
+        // One snapshot, read a page of requests at a time (keyset on the id's year and sequence), each
+        // page's rows of the other tables by one query per table: memory holds one page, whatever
+        // the ledger's size.
         try read { db in
-            let wanted = statuses.map { $0.map(\.rawValue).sorted() }
-            if wanted?.isEmpty == true { return [] }
-            let filter = wanted.map { "WHERE r.status IN (\(Array(repeating: "?", count: $0.count).joined(separator: ", ")))" } ?? ""
-            let arguments = StatementArguments(wanted ?? [])
-            // One query per table for the whole list (not four per request): the rows of each child
-            // table grouped by request.
-            func children<T>(_ table: String, order: String, _ make: (Row) -> T) throws -> [String: [T]] {
-                var grouped: [String: [T]] = [:]
-                let cursor = try Row.fetchCursor(db, sql: "SELECT c.* FROM \(table) c JOIN requests r ON r.id = c.request_id \(filter) ORDER BY c.request_id, \(order)",
-                                                 arguments: arguments)
-                while let row = try cursor.next() { grouped[row["request_id"], default: []].append(make(row)) }
-                return grouped
+            var after: (year: Int, seq: Int)?
+            while true {
+                var conditions: [String] = []
+                var arguments: [(any DatabaseValueConvertible)?] = []
+                if let wanted {
+                    conditions.append("status IN (\(Array(repeating: "?", count: wanted.count).joined(separator: ", ")))")
+                    arguments += wanted.map { $0 }
+                }
+                if let deadlines {
+                    conditions.append("deadline BETWEEN ? AND ?") // ISO dates: as text, in date order
+                    arguments += [deadlines.lowerBound.description, deadlines.upperBound.description]
+                }
+                if let after {
+                    // A row value, which SQLite searches in the (year, seq) index; the equivalent
+                    // `year > ? OR (year = ? AND seq > ?)` rescans the year on every page.
+                    conditions.append("(year, seq) > (?, ?)")
+                    arguments += [after.year, after.seq]
+                }
+                let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+                // The page's ids first, then the rows of every table by id, each through a cursor
+                // (a copied row looks its columns up by a lower-cased name, every time).
+                var ids: [String] = []
+                var last: (year: Int, seq: Int)?
+                let keys = try Row.fetchCursor(db, sql: "SELECT id, year, seq FROM requests \(filter) ORDER BY year, seq LIMIT \(Self.pageSize)",
+                                               arguments: StatementArguments(arguments))
+                while let row = try keys.next() {
+                    ids.append(row[0])
+                    last = (row[1], row[2])
+                }
+                guard let last else { return }
+                let marks = Array(repeating: "?", count: ids.count).joined(separator: ", ")
+                func children<T>(_ table: String, order: String, _ make: (Row) -> T) throws -> [String: [T]] {
+                    var grouped: [String: [T]] = [:]
+                    let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM \(table) WHERE request_id IN (\(marks)) ORDER BY request_id, \(order)",
+                                                     arguments: StatementArguments(ids))
+                    while let row = try cursor.next() { grouped[row["request_id"], default: []].append(make(row)) }
+                    return grouped
+                }
+                let identifiers = try children("request_identifiers", order: "kind, value", Self.identifier)
+                let deliveries = try children("deliveries", order: "copy", Self.delivery)
+                let transmissions = try children("transmissions", order: "id", Self.transmission)
+                let rows = try Row.fetchCursor(db, sql: "SELECT * FROM requests WHERE id IN (\(marks)) ORDER BY year, seq", arguments: StatementArguments(ids))
+                while let row = try rows.next() {
+                    let id: String = row["id"]
+                    let record = Self.record(row, identifiers: identifiers[id] ?? [], deliveries: deliveries[id] ?? [],
+                                             transmissions: transmissions[id] ?? [], history: [])
+                    do throws(DossierError) { try body(record) } catch { failure = error; return }
+                }
+                if ids.count < Self.pageSize { return }
+                after = last
             }
-            let identifiers = try children("request_identifiers", order: "c.kind, c.value", Self.identifier)
-            let deliveries = try children("deliveries", order: "c.copy", Self.delivery)
-            let transmissions = try children("transmissions", order: "c.id", Self.transmission)
-            var records: [RequestRecord] = []
-            let cursor = try Row.fetchCursor(db, sql: "SELECT r.* FROM requests r \(filter) ORDER BY r.year, r.seq", arguments: arguments)
-            while let row = try cursor.next() {
-                let id: String = row["id"]
-                records.append(Self.record(row, identifiers: identifiers[id] ?? [], deliveries: deliveries[id] ?? [],
-                                           transmissions: transmissions[id] ?? [], history: []))
-            }
-            return records
         }
+        if let failure { throw failure }
     }
+
+    /// Requests read at a time by `forEachRequest`.
+    static let pageSize = 500
 
     static func identifier(_ r: Row) -> Identifier { Identifier(kind: IdentifierKind(r["kind"]), value: r["value"]) }
 

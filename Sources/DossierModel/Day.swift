@@ -52,6 +52,9 @@ public struct Day: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     private static func twoDigits(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
 
+    /// The first day a `Day` can be (0001-01-01): the open end of a range of days.
+    public static let earliest = Day(year: 1, month: 1, day: 1)!
+
     public static func isLeap(_ y: Int) -> Bool { (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 }
 
     public static func daysIn(month: Int, year: Int) -> Int {

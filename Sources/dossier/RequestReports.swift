@@ -145,29 +145,44 @@ struct RequestList: AsyncParsableCommand {
             due = .within(days: n)
         }
         let today = try options.day()
-        let list = try await options.service().list(statuses: status.isEmpty ? nil : Set(status), due: due, today: today)
-        warnAboutDeadlines(list, today: today)
+        let service = try await options.service()
+        let statuses = status.isEmpty ? nil : Set(status)
+        var tally = DeadlineTally()
         if json {
-            // Element by element, the same bytes as one pretty-printed array, never the whole
-            // text of a long list at once.
-            guard !list.isEmpty else { print("[]"); return }
-            var chunk = "[\n"
-            for (i, r) in list.enumerated() {
-                chunk += "  "
+            // Element by element as the ledger hands them over, the same bytes as one pretty-printed
+            // array; never the whole list in memory.
+            var chunk = ""
+            var first = true
+            try await service.forEachListed(statuses: statuses, due: due, today: today) { r in
+                tally.count(r, today: today)
+                chunk += first ? "[\n  " : ",\n  "
+                first = false
                 requestJSON(r, history: false, today: today).appendPrettyJSON(to: &chunk, indent: "  ")
-                chunk += i + 1 < list.count ? ",\n" : "\n]\n"
-                if chunk.utf8.count >= 1 << 16 || i + 1 == list.count { print(chunk, terminator: ""); chunk = "" }
+                if chunk.utf8.count >= 1 << 16 { print(chunk, terminator: ""); chunk = "" }
             }
-            return
+            print(chunk + (first ? "[]\n" : "\n]\n"), terminator: "")
+        } else {
+            // Two passes over the ledger, the first for the columns' widths, rather than the whole
+            // table in memory; a row added between them is printed unpadded, never cut.
+            let header = ["ID", "KIND", "STATUS", "RECEIVED", "DEADLINE", "DUE", "COPIES", "FLAGS"]
+            var widths = header.map(\.count)
+            try await service.forEachListed(statuses: statuses, due: due, today: today) { r in
+                tally.count(r, today: today)
+                for (i, cell) in Self.row(r, today: today).enumerated() { widths[i] = max(widths[i], cell.count) }
+            }
+            func line(_ cells: [String]) -> String {
+                zip(cells, widths).map { $0.0 + String(repeating: " ", count: max(0, $0.1 - $0.0.count)) }
+                    .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+            }
+            print(line(header))
+            try await service.forEachListed(statuses: statuses, due: due, today: today) { r in print(line(Self.row(r, today: today))) }
         }
-        let rows = [["ID", "KIND", "STATUS", "RECEIVED", "DEADLINE", "DUE", "COPIES", "FLAGS"]] + list.map { r in
-            [r.id, r.kind.rawValue, r.status.rawValue, r.received.description, r.deadline.description, Self.due(r.timeliness(today: today)),
-             String(r.deliveries.count), r.flags.joined(separator: ",")]
-        }
-        let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
-        for row in rows {
-            print(zip(row, widths).map { $0.0.padding(toLength: $0.1, withPad: " ", startingAt: 0) }.joined(separator: "  ").trimmingCharacters(in: .whitespaces))
-        }
+        warnAboutDeadlines(tally)
+    }
+
+    static func row(_ r: RequestRecord, today: Day) -> [String] {
+        [r.id, r.kind.rawValue, r.status.rawValue, r.received.description, r.deadline.description, due(r.timeliness(today: today)),
+         String(r.deliveries.count), r.flags.joined(separator: ",")]
     }
 
     /// The DUE column: `OVERDUE 12d`, `in 3d`, `late 5d` (answered late), or empty.
@@ -180,23 +195,28 @@ struct RequestList: AsyncParsableCommand {
         }
     }
 
-    /// One line on stderr for the listed requests that are overdue or due within a week, with the
-    /// command that lists them.
-    func warnAboutDeadlines(_ list: [RequestRecord], today: Day) {
+    /// The listed requests that are overdue or due within a week, counted as they pass.
+    struct DeadlineTally {
         var overdue = 0, soon = 0
         var oldest: Day?
-        for r in list {
+
+        mutating func count(_ r: RequestRecord, today: Day) {
             switch r.timeliness(today: today) {
             case .overdue: overdue += 1; oldest = min(oldest ?? r.deadline, r.deadline)
             case .dueSoon: soon += 1
             default: break
             }
         }
-        if overdue > 0 {
-            warn("\(overdue) open request(s) overdue, the oldest due on \(oldest!); list them: dossier request list --overdue\(options.pastable)")
+    }
+
+    /// One line on stderr for the listed requests that are overdue or due within a week, with the
+    /// command that lists them.
+    func warnAboutDeadlines(_ tally: DeadlineTally) {
+        if tally.overdue > 0, let oldest = tally.oldest {
+            warn("\(tally.overdue) open request(s) overdue, the oldest due on \(oldest); list them: dossier request list --overdue\(options.pastable)")
         }
-        if soon > 0 {
-            warn("\(soon) open request(s) due within 7 days; list them: dossier request list --due-within 7d\(options.pastable)")
+        if tally.soon > 0 {
+            warn("\(tally.soon) open request(s) due within 7 days; list them: dossier request list --due-within 7d\(options.pastable)")
         }
     }
 }

@@ -871,3 +871,34 @@ def test_unknown_request_id(ledger, command):
     proc = ledger.request(command, UNKNOWN, *COMMANDS[command])
     assert_one_line_error(proc, EX_USAGE, UNKNOWN)
     assert ledger.archive_names() == []
+
+
+def test_list_streams_every_request_across_pages_and_years(ledger, tmp_path):
+    """The list reads the ledger a page of 500 requests at a time (keyset on year and sequence): 1,003
+    requests over two years come out whole, in id order, the same in JSON and as a table, and the
+    overdue and due-soon lists are exactly their share."""
+    rows = [(f"REF-{i:04d}", f"person{i}@example.com", "2025-12-01" if i % 3 == 0 else "2026-11-20") for i in range(1003)]
+    manifest = tmp_path / "many.csv"
+    manifest.write_text("request_id,email,received\n" + "".join(f"{r},{e},{d}\n" for r, e, d in rows), encoding="utf-8")
+    opened = ledger.request("import", manifest, "--today", "2026-12-01", timeout=600)
+    assert opened.returncode == 0, opened.stderr
+    old = [r for r, _, d in rows if d.startswith("2025")]
+    new = [r for r, _, d in rows if d.startswith("2026")]
+
+    listed = ledger.list("--today", "2026-12-01")
+    assert [r["reference"] for r in listed] == old + new, "every request once, 2025's first, each year in its order"
+    assert [r["id"] for r in listed] == [f"DSR-2025-{n:04d}" for n in range(1, len(old) + 1)] + \
+        [f"DSR-2026-{n:04d}" for n in range(1, len(new) + 1)]
+    assert [r["reference"] for r in ledger.list("--overdue", "--today", "2026-12-01")] == old
+    assert [r["reference"] for r in ledger.list("--due-within", "30d", "--today", "2026-12-01")] == new
+    assert ledger.list("--status", "fulfilled", "--today", "2026-12-01") == []
+
+    table = ledger.request("list", "--today", "2026-12-01")
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert lines[0].split() == ["ID", "KIND", "STATUS", "RECEIVED", "DEADLINE", "DUE", "COPIES", "FLAGS"]
+    assert [line.split()[0] for line in lines[1:]] == [r["id"] for r in listed]
+    # The columns line up: every row's STATUS starts where the header's does.
+    at = lines[0].index("STATUS")
+    assert all(line[at:].startswith("received") for line in lines[1:]), lines[1]
+    assert f"{len(old)} open request(s) overdue" in table.stderr
