@@ -61,6 +61,26 @@ public struct StandardNormalizer: IdentifierNormalizer {
         return String(decoding: core.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }, as: UTF8.self)
     }
 
+    /// What libphonenumber reads of a phone text made only of digits, spaces and the separators
+    /// `-` `.` `(` `)` `/`, with at most one `+` before the first digit: the digits, after `+` when
+    /// there is one (`"(+48) 607-565 242"` → `"+48607565242"`). Texts with the same key are the same
+    /// number to it, so a cache of normalised phones can hold one entry a key rather than one a
+    /// way of writing it (the bench's XML file: 37,533 texts, 19,083 keys). Nil for any other text
+    /// (letters, an extension, a second `+`, anything beyond ASCII), which is cached by itself.
+    public static func phoneKey(_ text: String) -> String? {
+        var key: [UInt8] = []
+        key.reserveCapacity(text.utf8.count)
+        for b in text.utf8 {
+            switch b {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): key.append(b)
+            case UInt8(ascii: " "), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "/"): continue
+            case UInt8(ascii: "+") where key.isEmpty: key.append(b)
+            default: return nil
+            }
+        }
+        return String(decoding: key, as: UTF8.self)
+    }
+
     /// The E.164 form of a phone number, or nil when libphonenumber finds no possible number.
     public static func e164(_ text: String, region: String) -> String? {
         var buffer = [CChar](repeating: 0, count: 64)

@@ -1,3 +1,4 @@
+import DossierIdentity
 import DossierMap
 import DossierModel
 import Foundation
@@ -62,7 +63,10 @@ final class SQLiteCollector: Collector {
         // A query such as `WHERE normalize_phone(phone) = :value` calls the function for every row of
         // the table on every lookup; the run reads one snapshot, so each stored text is normalised
         // once and remembered (a batch looks up thousands of people in the same rows).
-        let emails = NormalizationMemo(), phones = NormalizationMemo()
+        // Phones by their key (`StandardNormalizer.phoneKey`): one entry a number, however written.
+        let byKey = normalizer is StandardNormalizer
+        let emails = NormalizationMemo()
+        let phones = NormalizationMemo { text in byKey ? StandardNormalizer.phoneKey(text) : nil }
         config.prepareDatabase { db in
             db.add(function: DatabaseFunction("normalize_email", argumentCount: 1, pure: true) { values in
                 String.fromDatabaseValue(values[0]).flatMap { text in emails.value(of: text) { normalizer.normalize($0, as: .email) } }
@@ -200,18 +204,23 @@ final class SQLiteCollector: Collector {
     }
 }
 
-/// Normalised forms of stored texts, remembered for a run (at most `limit` of them).
+/// Normalised forms of stored texts, remembered for a run (at most `limit` of them), by the text or
+/// by `key` of the text when it gives one (texts with the same key normalise alike).
 final class NormalizationMemo: @unchecked Sendable {
     private let lock = NSLock()
     private var known: [String: String?] = [:]
     private let limit = 1 << 20
+    private let key: @Sendable (String) -> String?
+
+    init(key: @escaping @Sendable (String) -> String? = { _ in nil }) { self.key = key }
 
     func value(of text: String, _ compute: (String) -> String?) -> String? {
-        if let hit = lock.withLock({ known[text] }) { return hit }
+        let k = key(text) ?? text
+        if let hit = lock.withLock({ known[k] }) { return hit }
         let value = compute(text)
         lock.withLock {
             if known.count >= limit { known.removeAll(keepingCapacity: true) }
-            known[text] = .some(value)
+            known[k] = .some(value)
         }
         return value
     }
