@@ -17,8 +17,14 @@ public final class JSONDatasetWriter: DatasetWriter {
         try file.write(head)
     }
 
+    private var line: [UInt8] = []
+
     public func write(_ record: Record) throws(DossierError) {
-        try file.write((first ? "\n" : ",\n") + Value.object(record).jsonText())
+        line.removeAll(keepingCapacity: true)
+        if !first { line.append(UInt8(ascii: ",")) }
+        line.append(0x0A)
+        Value.object(record).appendJSON(to: &line)
+        try file.write(bytes: line)
         first = false
     }
 

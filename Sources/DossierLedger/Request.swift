@@ -16,7 +16,12 @@ public enum RequestStatus: String, Sendable, CaseIterable {
     }
 
     public func canMove(to status: RequestStatus) -> Bool { next.contains(status) }
-    public var isOpen: Bool { !next.isEmpty }
+    public var isOpen: Bool {
+        switch self {
+        case .received, .verified, .extended: return true
+        case .fulfilled, .refused, .withdrawn: return false
+        }
+    }
 }
 
 /// A copy delivered for a request (Art. 15(3)).

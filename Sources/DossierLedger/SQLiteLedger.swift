@@ -359,7 +359,8 @@ public final class SQLiteLedger: Ledger {
                 // (a copied row looks its columns up by a lower-cased name, every time).
                 var ids: [String] = []
                 var last: (year: Int, seq: Int)?
-                let keys = try Row.fetchCursor(db, sql: "SELECT id, year, seq FROM requests \(filter) ORDER BY year, seq LIMIT \(Self.pageSize)",
+                // Every page but the last has the same statements: compiled once, from GRDB's cache.
+                let keys = try Row.fetchCursor(db.cachedStatement(sql: "SELECT id, year, seq FROM requests \(filter) ORDER BY year, seq LIMIT \(Self.pageSize)"),
                                                arguments: StatementArguments(arguments))
                 while let row = try keys.next() {
                     ids.append(row[0])
@@ -369,7 +370,7 @@ public final class SQLiteLedger: Ledger {
                 let marks = Array(repeating: "?", count: ids.count).joined(separator: ", ")
                 func children<T>(_ table: String, order: String, _ make: (Row) -> T) throws -> [String: [T]] {
                     var grouped: [String: [T]] = [:]
-                    let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM \(table) WHERE request_id IN (\(marks)) ORDER BY request_id, \(order)",
+                    let cursor = try Row.fetchCursor(db.cachedStatement(sql: "SELECT * FROM \(table) WHERE request_id IN (\(marks)) ORDER BY request_id, \(order)"),
                                                      arguments: StatementArguments(ids))
                     while let row = try cursor.next() { grouped[row["request_id"], default: []].append(make(row)) }
                     return grouped
@@ -377,7 +378,8 @@ public final class SQLiteLedger: Ledger {
                 let identifiers = try children("request_identifiers", order: "kind, value", Self.identifier)
                 let deliveries = try children("deliveries", order: "copy", Self.delivery)
                 let transmissions = try children("transmissions", order: "id", Self.transmission)
-                let rows = try Row.fetchCursor(db, sql: "SELECT * FROM requests WHERE id IN (\(marks)) ORDER BY year, seq", arguments: StatementArguments(ids))
+                let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT * FROM requests WHERE id IN (\(marks)) ORDER BY year, seq"),
+                                               arguments: StatementArguments(ids))
                 while let row = try rows.next() {
                     let id: String = row["id"]
                     let record = Self.record(row, identifiers: identifiers[id] ?? [], deliveries: deliveries[id] ?? [],

@@ -4,76 +4,86 @@ extension Value {
     /// The value as JSON text. `canonical` sorts object keys (the form used to compare records
     /// and to fingerprint them); otherwise keys keep the source's order. Never pretty-printed.
     public func jsonText(canonical: Bool = false) -> String {
-        var out = ""
-        write(json: &out, canonical: canonical)
-        return out
+        var out: [UInt8] = []
+        appendJSON(to: &out, canonical: canonical)
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The value as JSON indented by two spaces a level, keys in their order; ends with a newline.
     public func prettyJSONText() -> String {
-        var out = ""
-        writePretty(&out, indent: "")
-        out += "\n"
-        return out
+        var out: [UInt8] = []
+        appendPrettyJSON(to: &out, indent: 0)
+        out.append(0x0A)
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Appends the value as `prettyJSONText()` writes it, one level of `indent` in, without the
     /// final newline: a long array can be written element by element, to the same bytes.
-    public func appendPrettyJSON(to out: inout String, indent: String) { writePretty(&out, indent: indent) }
+    public func appendPrettyJSON(to out: inout String, indent: String) {
+        var bytes: [UInt8] = []
+        appendPrettyJSON(to: &bytes, indent: indent.utf8.count)
+        out += String(decoding: bytes, as: UTF8.self)
+    }
 
-    func writePretty(_ out: inout String, indent: String) {
-        let inner = indent + "  "
+    /// The same as UTF-8 bytes, `indent` spaces in. Text is built as bytes: appending to a
+    /// `String` piece by piece cost twice the time of the rest of `request list --json`.
+    public func appendPrettyJSON(to out: inout [UInt8], indent: Int) {
         switch self {
         case .array(let items) where !items.isEmpty:
-            out += "[\n"
+            out += JSON.openArray
             for (i, item) in items.enumerated() {
-                out += inner
-                item.writePretty(&out, indent: inner)
-                out += i + 1 < items.count ? ",\n" : "\n"
+                JSON.appendSpaces(indent + 2, to: &out)
+                item.appendPrettyJSON(to: &out, indent: indent + 2)
+                if i + 1 < items.count { out.append(UInt8(ascii: ",")) }
+                out.append(0x0A)
             }
-            out += indent + "]"
+            JSON.appendSpaces(indent, to: &out)
+            out.append(UInt8(ascii: "]"))
         case .object(let fields) where !fields.isEmpty:
-            out += "{\n"
+            out += JSON.openObject
             for (i, entry) in fields.entries.enumerated() {
-                out += inner
+                JSON.appendSpaces(indent + 2, to: &out)
                 JSON.appendQuoted(entry.name, to: &out)
-                out += ": "
-                entry.value.writePretty(&out, indent: inner)
-                out += i + 1 < fields.count ? ",\n" : "\n"
+                out += JSON.colonSpace
+                entry.value.appendPrettyJSON(to: &out, indent: indent + 2)
+                if i + 1 < fields.count { out.append(UInt8(ascii: ",")) }
+                out.append(0x0A)
             }
-            out += indent + "}"
+            JSON.appendSpaces(indent, to: &out)
+            out.append(UInt8(ascii: "}"))
         default:
-            write(json: &out, canonical: false)
+            appendJSON(to: &out, canonical: false)
         }
     }
 
-    func write(json out: inout String, canonical: Bool) {
+    /// Appends the value's JSON text (as `jsonText`) as UTF-8 bytes.
+    public func appendJSON(to out: inout [UInt8], canonical: Bool = false) {
         switch self {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .number(let n): out += n
+        case .null: out += JSON.null
+        case .bool(let b): out += b ? JSON.true : JSON.false
+        case .number(let n): out += n.utf8
         case .string(let s): JSON.appendQuoted(s, to: &out)
         case .binary(let data):
-            out += "{\"base64\":"
+            out += JSON.base64Open
             JSON.appendQuoted(data.base64EncodedString(), to: &out)
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         case .array(let items):
-            out += "["
+            out.append(UInt8(ascii: "["))
             for (i, item) in items.enumerated() {
-                if i > 0 { out += "," }
-                item.write(json: &out, canonical: canonical)
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                item.appendJSON(to: &out, canonical: canonical)
             }
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case .object(let fields):
-            out += "{"
+            out.append(UInt8(ascii: "{"))
             let entries = canonical ? fields.entries.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) } : fields.entries
             for (i, entry) in entries.enumerated() {
-                if i > 0 { out += "," }
+                if i > 0 { out.append(UInt8(ascii: ",")) }
                 JSON.appendQuoted(entry.name, to: &out)
-                out += ":"
-                entry.value.write(json: &out, canonical: canonical)
+                out.append(UInt8(ascii: ":"))
+                entry.value.appendJSON(to: &out, canonical: canonical)
             }
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         }
     }
 }
@@ -85,40 +95,57 @@ extension Value {
 /// and objects into unordered dictionaries; both would break "values keep their source types".
 public enum JSON {
     /// Appends `s` as a JSON string literal (RFC 8259 escapes; non-ASCII kept as UTF-8; U+2028 and
-    /// U+2029 escaped, as JavaScript needs). Runs without an escape are copied whole.
+    /// U+2029 escaped, as JavaScript needs).
     public static func appendQuoted(_ s: String, to out: inout String) {
-        out += "\""
+        var bytes: [UInt8] = []
+        appendQuoted(s, to: &bytes)
+        out += String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The same as UTF-8 bytes. Runs without an escape are copied whole.
+    public static func appendQuoted(_ s: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
         var text = s
         text.withUTF8 { bytes in
             var start = 0, i = 0
-            func flush(to end: Int) {
-                if end > start { out += String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self) }
-            }
             while i < bytes.count {
                 let b = bytes[i]
-                let escape: String
                 var width = 1
+                let escape: [UInt8]
                 switch b {
-                case 0x22: escape = "\\\""
-                case 0x5C: escape = "\\\\"
-                case 0x0A: escape = "\\n"
-                case 0x0D: escape = "\\r"
-                case 0x09: escape = "\\t"
-                case 0x08: escape = "\\b"
-                case 0x0C: escape = "\\f"
-                case 0..<0x20: escape = "\\u00" + String(b >> 4, radix: 16) + String(b & 0xF, radix: 16)
+                case 0x22: escape = [0x5C, 0x22]
+                case 0x5C: escape = [0x5C, 0x5C]
+                case 0x0A: escape = [0x5C, UInt8(ascii: "n")]
+                case 0x0D: escape = [0x5C, UInt8(ascii: "r")]
+                case 0x09: escape = [0x5C, UInt8(ascii: "t")]
+                case 0x08: escape = [0x5C, UInt8(ascii: "b")]
+                case 0x0C: escape = [0x5C, UInt8(ascii: "f")]
+                case 0..<0x20: escape = Array("\\u00".utf8) + [hexDigits[Int(b >> 4)], hexDigits[Int(b & 0xF)]]
                 case 0xE2 where i + 2 < bytes.count && bytes[i + 1] == 0x80 && (bytes[i + 2] == 0xA8 || bytes[i + 2] == 0xA9):
-                    escape = bytes[i + 2] == 0xA8 ? "\\u2028" : "\\u2029"; width = 3
+                    escape = Array((bytes[i + 2] == 0xA8 ? "\\u2028" : "\\u2029").utf8); width = 3
                 default: i += 1; continue
                 }
-                flush(to: i)
+                if i > start { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<i])) }
                 out += escape
                 i += width
                 start = i
             }
-            flush(to: bytes.count)
+            if bytes.count > start { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<bytes.count])) }
         }
-        out += "\""
+        out.append(UInt8(ascii: "\""))
+    }
+
+    static let hexDigits = Array("0123456789abcdef".utf8)
+    static let openArray = Array("[\n".utf8)
+    static let openObject = Array("{\n".utf8)
+    static let colonSpace = Array(": ".utf8)
+    static let null = Array("null".utf8)
+    static let `true` = Array("true".utf8)
+    static let `false` = Array("false".utf8)
+    static let base64Open = Array("{\"base64\":".utf8)
+
+    static func appendSpaces(_ n: Int, to out: inout [UInt8]) {
+        out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: n))
     }
 
     /// Why a text is not JSON, with the 1-based column of the first offending byte.

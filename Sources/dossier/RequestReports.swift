@@ -151,16 +151,19 @@ struct RequestList: AsyncParsableCommand {
         if json {
             // Element by element as the ledger hands them over, the same bytes as one pretty-printed
             // array; never the whole list in memory.
-            var chunk = ""
+            var chunk: [UInt8] = []
+            chunk.reserveCapacity(1 << 17)
             var first = true
-            try await service.forEachListed(statuses: statuses, due: due, today: today) { r in
+            let out = FileHandle.standardOutput
+            try await service.forEachListed(statuses: statuses, due: due, today: today) { r throws(DossierError) in
                 tally.count(r, today: today)
-                chunk += first ? "[\n  " : ",\n  "
+                chunk += first ? Array("[\n  ".utf8) : Array(",\n  ".utf8)
                 first = false
-                requestJSON(r, history: false, today: today).appendPrettyJSON(to: &chunk, indent: "  ")
-                if chunk.utf8.count >= 1 << 16 { print(chunk, terminator: ""); chunk = "" }
+                requestJSON(r, history: false, today: today).appendPrettyJSON(to: &chunk, indent: 2)
+                if chunk.count >= 1 << 16 { try Self.emit(chunk, to: out); chunk.removeAll(keepingCapacity: true) }
             }
-            print(chunk + (first ? "[]\n" : "\n]\n"), terminator: "")
+            chunk += Array((first ? "[]\n" : "\n]\n").utf8)
+            try Self.emit(chunk, to: out)
         } else {
             // Two passes over the ledger, the first for the columns' widths, rather than the whole
             // table in memory; a row added between them is printed unpadded, never cut.
@@ -178,6 +181,12 @@ struct RequestList: AsyncParsableCommand {
             try await service.forEachListed(statuses: statuses, due: due, today: today) { r in print(line(Self.row(r, today: today))) }
         }
         warnAboutDeadlines(tally)
+    }
+
+    static func emit(_ bytes: [UInt8], to out: FileHandle) throws(DossierError) {
+        do { try out.write(contentsOf: bytes) } catch {
+            throw DossierError(.outputWrite, "cannot write the list to the standard output (\(error.localizedDescription))")
+        }
     }
 
     static func row(_ r: RequestRecord, today: Day) -> [String] {

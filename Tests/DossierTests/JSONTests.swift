@@ -56,4 +56,13 @@ import Testing
         #expect(Day(year: 9999, month: 10, day: 10)!.description == "9999-10-10")
         #expect(Day(ordinal: 0).description == "1970-01-01")
     }
+
+    @Test func dayIsReadOnlyFromTenBytes() {
+        #expect(Day("2026-02-28") == Day(year: 2026, month: 2, day: 28))
+        #expect(Day("0987-12-31") == Day(year: 987, month: 12, day: 31))
+        for bad in ["2026-02-29", "2026-2-28", "2026-02-8", "+026-02-28", "2026/02/28", "2026-13-01", "2026-00-10", "20260228",
+                    "2026-02-28 ", "２０２６-02-28", "2026-0a-28", ""] {
+            #expect(Day(bad) == nil, "\(bad)")
+        }
+    }
 }
