@@ -62,14 +62,6 @@ public protocol Ledger: AnyObject, Sendable {
 }
 
 extension Ledger {
-    /// Requests in id order, optionally only those in `statuses`, in one array: for a caller that
-    /// knows the list is short (tests, a handful of statuses); a listing uses `forEachRequest`.
-    public func requests(statuses: Set<RequestStatus>?) async throws(DossierError) -> [RequestRecord] {
-        var all: [RequestRecord] = []
-        try await forEachRequest(statuses: statuses, deadlines: nil) { all.append($0) }
-        return all
-    }
-
     /// `forEachRequest` whatever the deadline.
     public func forEachRequest(statuses: Set<RequestStatus>?, _ body: (RequestRecord) throws(DossierError) -> Void) async throws(DossierError) {
         try await forEachRequest(statuses: statuses, deadlines: nil, body)

@@ -29,8 +29,9 @@ public struct Day: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// Parses `YYYY-MM-DD` (ten bytes, ASCII digits and two dashes; read byte by byte, as a ledger
     /// list parses three of them a request).
     public init?(_ text: String) {
+        var text = text
         guard text.utf8.count == 10 else { return nil }
-        let parsed: (Int, Int, Int)? = text.utf8.withContiguousStorageIfAvailable { b in
+        let parsed: (Int, Int, Int)? = text.withUTF8 { b in
             guard b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-") else { return nil }
             func number(_ range: Range<Int>) -> Int? {
                 var n = 0
@@ -42,18 +43,9 @@ public struct Day: Sendable, Hashable, Comparable, CustomStringConvertible {
             }
             guard let y = number(0..<4), let m = number(5..<7), let d = number(8..<10) else { return nil }
             return (y, m, d)
-        } ?? Self.slowParse(text)
+        }
         guard let (y, m, d) = parsed else { return nil }
         self.init(year: y, month: m, day: d)
-    }
-
-    /// The same for a string without contiguous UTF-8 (bridged), field by field.
-    private static func slowParse(_ text: String) -> (Int, Int, Int)? {
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-              parts.allSatisfy({ $0.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }),
-              let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]) else { return nil }
-        return (y, m, d)
     }
 
     public var description: String {

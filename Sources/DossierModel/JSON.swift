@@ -17,16 +17,10 @@ extension Value {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Appends the value as `prettyJSONText()` writes it, one level of `indent` in, without the
-    /// final newline: a long array can be written element by element, to the same bytes.
-    public func appendPrettyJSON(to out: inout String, indent: String) {
-        var bytes: [UInt8] = []
-        appendPrettyJSON(to: &bytes, indent: indent.utf8.count)
-        out += String(decoding: bytes, as: UTF8.self)
-    }
-
-    /// The same as UTF-8 bytes, `indent` spaces in. Text is built as bytes: appending to a
-    /// `String` piece by piece cost twice the time of the rest of `request list --json`.
+    /// Appends the value as `prettyJSONText()` writes it, as UTF-8 bytes, `indent` spaces in,
+    /// without the final newline: a long array can be written element by element, to the same
+    /// bytes. Text is built as bytes: appending to a `String` piece by piece cost twice the time of
+    /// the rest of `request list --json`.
     public func appendPrettyJSON(to out: inout [UInt8], indent: Int) {
         switch self {
         case .array(let items) where !items.isEmpty:
