@@ -101,34 +101,60 @@ public final class ArchiveWriter {
 
     /// Adds the file at `file` as entry `name`, streamed in 64 KiB blocks.
     public func add(file: URL, as name: String) throws(DossierError) {
-        precondition(!name.hasPrefix("/") && !name.split(separator: "/").contains(".."), "entry names are relative and cannot escape")
         var info = stat()
         guard stat(file.path, &info) == 0 else {
             throw DossierError(.outputWrite, "a staged bundle file disappeared", at: SourceLocation(file: file.path))
         }
+        guard let input = FileHandle(forReadingAtPath: file.path) else {
+            throw DossierError(.outputWrite, "cannot read a staged bundle file", at: SourceLocation(file: file.path))
+        }
+        defer { try? input.close() }
+        try add(name, size: Int(info.st_size)) { write throws(DossierError) in
+            while true {
+                let chunk: Data
+                do { chunk = try input.read(upToCount: 1 << 16) ?? Data() } catch {
+                    throw DossierError(.outputWrite, "cannot read a staged bundle file", at: SourceLocation(file: file.path))
+                }
+                if chunk.isEmpty { break }
+                var failure: DossierError?
+                chunk.withUnsafeBytes { raw in
+                    do throws(DossierError) { try write(raw) } catch { failure = error }
+                }
+                if let failure { throw failure }
+            }
+        }
+    }
+
+    /// Adds an entry `name` of `size` bytes, which `contents` hands to the `write` it is given, in
+    /// order and in pieces of any size.
+    ///
+    /// ```swift
+    /// try writer.add("hello.txt", size: 6) { write in try Array("hello\n".utf8).withUnsafeBytes { try write($0) } }
+    /// ```
+    public func add(_ name: String, size: Int,
+                    contents: ((UnsafeRawBufferPointer) throws(DossierError) -> Void) throws(DossierError) -> Void) throws(DossierError) {
+        precondition(!name.hasPrefix("/") && !name.split(separator: "/").contains(".."), "entry names are relative and cannot escape")
         guard let entry = archive_entry_new() else { throw DossierError(.internal, "libarchive could not create an entry") }
         defer { archive_entry_free(entry) }
         archive_entry_set_pathname_utf8(entry, name)
-        archive_entry_set_size(entry, la_int64_t(info.st_size))
+        archive_entry_set_size(entry, la_int64_t(size))
         archive_entry_set_filetype(entry, 0o100000) // AE_IFREG: the macro does not import into Swift
         archive_entry_set_perm(entry, 0o644)
         archive_entry_set_mtime(entry, entryTime, 0)
         archive_entry_set_uid(entry, 0)
         archive_entry_set_gid(entry, 0)
         guard archive_write_header(archive, entry) == ARCHIVE_OK else { throw writeError("cannot write the entry header for \(name)") }
-        guard let input = FileHandle(forReadingAtPath: file.path) else {
-            throw DossierError(.outputWrite, "cannot read a staged bundle file", at: SourceLocation(file: file.path))
-        }
-        defer { try? input.close() }
-        while true {
-            let chunk: Data
-            do { chunk = try input.read(upToCount: 1 << 16) ?? Data() } catch {
-                throw DossierError(.outputWrite, "cannot read a staged bundle file", at: SourceLocation(file: file.path))
+        var written = 0
+        try contents { bytes throws(DossierError) in
+            guard !bytes.isEmpty else { return }
+            // libarchive takes at most what the entry's size leaves: a piece beyond it would be cut silently.
+            guard written + bytes.count <= size,
+                  archive_write_data(archive, bytes.baseAddress, bytes.count) == bytes.count else {
+                throw writeError("cannot write \(name) into the archive")
             }
-            if chunk.isEmpty { break }
-            let written = chunk.withUnsafeBytes { archive_write_data(archive, $0.baseAddress, $0.count) }
-            guard written == chunk.count else { throw writeError("cannot write \(name) into the archive") }
+            written += bytes.count
         }
+        guard written == size else { throw writeError("cannot write \(name) into the archive: \(written) of its \(size) bytes came") }
         guard archive_write_finish_entry(archive) == ARCHIVE_OK else { throw writeError("cannot finish \(name)") }
     }
 

@@ -104,11 +104,11 @@ extension RequestService {
     static func checkIntact(_ delivery: Delivery, requestID: String) throws(DossierError) {
         let url = URL(fileURLWithPath: delivery.path)
         guard FileManager.default.isReadableFile(atPath: url.path),
-              let described = try? BundleFile.describe(url.lastPathComponent, in: url.deletingLastPathComponent()) else {
+              let described = try? BundleFile.digest(of: url) else {
             throw DossierError(.outputUnavailable, "the archive of copy \(delivery.copy) of request \(requestID) is not there (deleted, or on another machine); send a further copy",
                                at: SourceLocation(file: delivery.path), next: .furtherCopy(request: requestID))
         }
-        guard described.bytes == delivery.size, described.sha256 == delivery.sha256 else {
+        guard described.size == delivery.size, described.sha256 == delivery.sha256 else {
             throw DossierError(.refused, "the archive of copy \(delivery.copy) of request \(requestID) is not the one the ledger recorded (changed or damaged since); it is not sent",
                                at: SourceLocation(file: delivery.path))
         }

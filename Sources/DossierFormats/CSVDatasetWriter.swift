@@ -11,8 +11,13 @@ public final class CSVDatasetWriter: DatasetWriter {
     private let file: OutputFile
     private let columns: [String]
 
-    public init(url: URL, header: DatasetHeader, byteOrderMark: Bool = false) throws(DossierError) {
-        file = try OutputFile(url: url)
+    public convenience init(url: URL, header: DatasetHeader, byteOrderMark: Bool = false) throws(DossierError) {
+        try self.init(file: OutputFile(url: url), header: header, byteOrderMark: byteOrderMark)
+    }
+
+    /// Writes into `file` (closed by `finish()`).
+    public init(file: OutputFile, header: DatasetHeader, byteOrderMark: Bool = false) throws(DossierError) {
+        self.file = file
         columns = header.columns
         if byteOrderMark { try file.write(bytes: [0xEF, 0xBB, 0xBF]) }
         try file.write(columns.map(Self.quoted).joined(separator: ",") + "\r\n")

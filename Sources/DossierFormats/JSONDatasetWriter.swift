@@ -7,8 +7,13 @@ public final class JSONDatasetWriter: DatasetWriter {
     private let file: OutputFile
     private var first = true
 
-    public init(url: URL, header: DatasetHeader) throws(DossierError) {
-        file = try OutputFile(url: url)
+    public convenience init(url: URL, header: DatasetHeader) throws(DossierError) {
+        try self.init(file: OutputFile(url: url), header: header)
+    }
+
+    /// Writes into `file` (closed by `finish()`).
+    public init(file: OutputFile, header: DatasetHeader) throws(DossierError) {
+        self.file = file
         var head = "{\"schema_version\":\(bundleSchemaVersion),\"source\":"
         JSON.appendQuoted(header.source, to: &head)
         head += ",\"dataset\":"

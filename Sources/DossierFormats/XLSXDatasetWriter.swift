@@ -34,7 +34,7 @@ public final class XLSXDatasetWriter: DatasetWriter {
 
     private let url: URL
     private let archive: OpaquePointer
-    private var fd: Int32
+    private let sink: Sink
     private let entryTime: Int
     private let columns: [String]
     private let index: [String: Int]
@@ -50,12 +50,29 @@ public final class XLSXDatasetWriter: DatasetWriter {
     /// Rows a sheet holds, its header row included (Excel's and LibreOffice's limit; smaller in tests).
     private let rowsPerSheet: Int
 
-    public convenience init(url: URL, header: DatasetHeader, created: Date) throws(DossierError) {
-        try self.init(url: url, header: header, created: created, rowsPerSheet: Self.maxRows)
+    /// Where libarchive's output goes: the file, and the first error writing it.
+    private final class Sink {
+        let file: OutputFile
+        var error: DossierError?
+        init(_ file: OutputFile) { self.file = file }
     }
 
-    init(url: URL, header: DatasetHeader, created: Date, rowsPerSheet: Int) throws(DossierError) {
-        self.url = url
+    public convenience init(url: URL, header: DatasetHeader, created: Date) throws(DossierError) {
+        try self.init(file: OutputFile(url: url), header: header, created: created, rowsPerSheet: Self.maxRows)
+    }
+
+    /// Writes into `file` (closed by `finish()`).
+    public convenience init(file: OutputFile, header: DatasetHeader, created: Date) throws(DossierError) {
+        try self.init(file: file, header: header, created: created, rowsPerSheet: Self.maxRows)
+    }
+
+    convenience init(url: URL, header: DatasetHeader, created: Date, rowsPerSheet: Int) throws(DossierError) {
+        try self.init(file: OutputFile(url: url), header: header, created: created, rowsPerSheet: rowsPerSheet)
+    }
+
+    init(file: OutputFile, header: DatasetHeader, created: Date, rowsPerSheet: Int) throws(DossierError) {
+        url = file.url
+        sink = Sink(file)
         self.rowsPerSheet = rowsPerSheet
         entryTime = Int(created.timeIntervalSince1970.rounded(.down))
         columns = Array(header.columns.prefix(Self.maxColumns))
@@ -70,15 +87,19 @@ public final class XLSXDatasetWriter: DatasetWriter {
             archive_write_free(a)
             throw DossierError(.internal, "libarchive cannot write this spreadsheet's zip")
         }
-        // Created 0600, whatever the umask.
-        fd = open(url.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            archive_write_free(a)
-            throw DossierError(.outputUnavailable, "cannot create the file (\(String(cString: strerror(errno))))", at: SourceLocation(file: url.path))
+        // Blocks are written whole but the last, as libarchive writes to a regular file: no padding.
+        archive_write_set_bytes_in_last_block(a, 1)
+        let write: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, UnsafeRawPointer?, Int) -> la_ssize_t = { _, context, bytes, length in
+            let sink = Unmanaged<Sink>.fromOpaque(context!).takeUnretainedValue()
+            guard sink.error == nil else { return -1 }
+            do throws(DossierError) { try sink.file.write(bytes: UnsafeRawBufferPointer(start: bytes, count: length)) } catch {
+                sink.error = error
+                return -1
+            }
+            return la_ssize_t(length)
         }
-        guard archive_write_open_fd(a, fd) == ARCHIVE_OK else {
+        guard archive_write_open(a, Unmanaged.passUnretained(sink).toOpaque(), nil, write, nil) == ARCHIVE_OK else {
             archive_write_free(a)
-            close(fd)
             throw DossierError(.outputWrite, "cannot create the spreadsheet", at: SourceLocation(file: url.path))
         }
         buffer.reserveCapacity(1 << 16)
@@ -99,10 +120,7 @@ public final class XLSXDatasetWriter: DatasetWriter {
 
     deinit {
         // A writer abandoned by an error still releases libarchive's state and the descriptor.
-        if !closed {
-            archive_write_free(archive)
-            if fd >= 0 { close(fd) }
-        }
+        if !closed { archive_write_free(archive) }
     }
 
     public func write(_ record: Record) throws(DossierError) {
@@ -141,9 +159,9 @@ public final class XLSXDatasetWriter: DatasetWriter {
         let ok = archive_write_close(archive) == ARCHIVE_OK
         let message = Self.message(archive)
         archive_write_free(archive)
-        let closedFine = close(fd) == 0
-        fd = -1
-        guard ok, closedFine else { throw DossierError(.outputWrite, "cannot write the spreadsheet (\(message))", at: SourceLocation(file: url.path)) }
+        if let error = sink.error { throw error }
+        guard ok else { throw DossierError(.outputWrite, "cannot write the spreadsheet (\(message))", at: SourceLocation(file: url.path)) }
+        try sink.file.close()
     }
 
     // MARK: - Sheets
@@ -218,7 +236,7 @@ public final class XLSXDatasetWriter: DatasetWriter {
     }
 
     private func writeError() -> DossierError {
-        DossierError(.outputWrite, "cannot write the spreadsheet (\(Self.message(archive)))", at: SourceLocation(file: url.path))
+        sink.error ?? DossierError(.outputWrite, "cannot write the spreadsheet (\(Self.message(archive)))", at: SourceLocation(file: url.path))
     }
 
     static func message(_ a: OpaquePointer) -> String {

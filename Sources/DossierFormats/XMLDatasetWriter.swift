@@ -17,16 +17,35 @@ import Foundation
 public final class XMLDatasetWriter: DatasetWriter {
     private let writer: xmlTextWriterPtr
     private let url: URL
+    private let sink: Sink
     private var finished = false
 
-    public init(url: URL, header: DatasetHeader) throws(DossierError) {
-        self.url = url
-        let fd = open(url.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            throw DossierError(.outputUnavailable, "cannot create the file", at: SourceLocation(file: url.path))
+    /// Where libxml2's output goes: the file, and the first error writing it.
+    private final class Sink {
+        let file: OutputFile
+        var error: DossierError?
+        init(_ file: OutputFile) { self.file = file }
+    }
+
+    public convenience init(url: URL, header: DatasetHeader) throws(DossierError) {
+        try self.init(file: OutputFile(url: url), header: header)
+    }
+
+    /// Writes into `file` (closed by `finish()`).
+    public init(file: OutputFile, header: DatasetHeader) throws(DossierError) {
+        url = file.url
+        sink = Sink(file)
+        let write: xmlOutputWriteCallback = { context, bytes, length in
+            let sink = Unmanaged<Sink>.fromOpaque(context!).takeUnretainedValue()
+            guard sink.error == nil else { return -1 }
+            do throws(DossierError) { try sink.file.write(bytes: UnsafeRawBufferPointer(start: bytes, count: Int(length))) } catch {
+                sink.error = error
+                return -1
+            }
+            return length
         }
-        close(fd)
-        guard let w = xmlNewTextWriterFilename(url.path, 0) else {
+        guard let output = xmlOutputBufferCreateIO(write, nil, Unmanaged.passUnretained(sink).toOpaque(), nil),
+              let w = xmlNewTextWriter(output) else {
             throw DossierError(.outputUnavailable, "cannot create the XML writer", at: SourceLocation(file: url.path))
         }
         writer = w
@@ -43,7 +62,7 @@ public final class XMLDatasetWriter: DatasetWriter {
     deinit { if !finished { xmlFreeTextWriter(writer) } }
 
     private func check(_ rc: Int32) throws(DossierError) {
-        if rc < 0 { throw DossierError(.outputWrite, "cannot write the XML file", at: SourceLocation(file: url.path)) }
+        if rc < 0 { throw sink.error ?? DossierError(.outputWrite, "cannot write the XML file", at: SourceLocation(file: url.path)) }
     }
 
     public func write(_ record: Record) throws(DossierError) {
@@ -89,8 +108,10 @@ public final class XMLDatasetWriter: DatasetWriter {
         guard !finished else { return }
         finished = true
         let ended = xmlTextWriterEndDocument(writer)
-        // Freeing the writer closes the file: only then is everything on disk.
+        // Freeing the writer flushes its output buffer: only then has the file every byte.
         xmlFreeTextWriter(writer)
+        if let error = sink.error { throw error }
         if ended < 0 { throw DossierError(.outputWrite, "cannot write the XML file", at: SourceLocation(file: url.path)) }
+        try sink.file.close()
     }
 }

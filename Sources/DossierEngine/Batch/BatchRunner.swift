@@ -241,10 +241,10 @@ public struct BatchRunner: Sendable {
     /// True when the archive exists with the size and SHA-256 that were recorded.
     static func archiveIsIntact(_ path: String, size: Int?, sha256: String?) -> Bool {
         let url = URL(fileURLWithPath: path)
-        guard let size, let sha256, let described = try? BundleFile.describe(url.lastPathComponent, in: url.deletingLastPathComponent()) else {
+        guard let size, let sha256, let described = try? BundleFile.digest(of: url) else {
             return false
         }
-        return described.bytes == size && described.sha256 == sha256
+        return described.size == size && described.sha256 == sha256
     }
 
     /// What a killed run may have left in the output folder: staging folders and partial archives.

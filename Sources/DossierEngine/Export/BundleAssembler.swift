@@ -3,23 +3,35 @@ import DossierFormats
 import DossierModel
 import Foundation
 
-/// One file of the bundle, as the manifest and the checksums list it.
+/// One file of the bundle, as the manifest and the checksums list it, with its contents.
 struct BundleFile {
     let path: String
     let sha256: String
     let bytes: Int
     let records: Int?
+    /// The file as written (in memory or staged on disk).
+    let contents: OutputFile
     var manifestEntry: Value {
         var f = Fields([("path", .string(path)), ("sha256", .string(sha256)), ("bytes", .number(String(bytes)))])
         if let records { f.append("records", .number(String(records))) }
         return .object(f)
     }
 
-    /// Reads the file back for its SHA-256 and size.
-    static func describe(_ path: String, in folder: URL, records: Int? = nil) throws(DossierError) -> BundleFile {
-        let url = folder.appendingPathComponent(path)
+    /// A closed file described by its SHA-256 and size.
+    init(path: String, contents: OutputFile, records: Int? = nil) throws(DossierError) {
+        var hasher = SHA256()
+        try contents.forEachChunk { bytes throws(DossierError) in hasher.update(bufferPointer: bytes) }
+        self.path = path
+        sha256 = Hex.string(hasher.finalize())
+        bytes = contents.size
+        self.records = records
+        self.contents = contents
+    }
+
+    /// A file on disk described by its SHA-256 and size (an archive written).
+    static func digest(of url: URL) throws(DossierError) -> (sha256: String, size: Int) {
         guard let handle = FileHandle(forReadingAtPath: url.path) else {
-            throw DossierError(.outputWrite, "cannot read back a bundle file", at: SourceLocation(file: url.path))
+            throw DossierError(.outputWrite, "cannot read back a written file", at: SourceLocation(file: url.path))
         }
         defer { try? handle.close() }
         var hasher = SHA256()
@@ -27,35 +39,39 @@ struct BundleFile {
         while true {
             let chunk: Data
             do { chunk = try handle.read(upToCount: 1 << 16) ?? Data() } catch {
-                throw DossierError(.outputWrite, "cannot read back a bundle file", at: SourceLocation(file: url.path))
+                throw DossierError(.outputWrite, "cannot read back a written file", at: SourceLocation(file: url.path))
             }
             if chunk.isEmpty { break }
             hasher.update(data: chunk)
             size += chunk.count
         }
-        let digest = Hex.string(hasher.finalize())
-        return BundleFile(path: path, sha256: digest, bytes: size, records: records)
+        return (Hex.string(hasher.finalize()), size)
     }
 }
 
-/// Step 4 of the flow: writes the bundle's files into a folder (the data of every dataset, the
-/// manifest, the checksums), each described by its SHA-256, size and record count.
+/// Step 4 of the flow: writes the bundle's files (the data of every dataset, the manifest, the
+/// checksums), each described by its SHA-256, size and record count. The files are kept in memory
+/// while the export's staging budget lasts, and staged under `bundle` beyond it.
 struct BundleAssembler {
     let map: DataMap
-    /// The folder that becomes the archive.
+    /// The folder that becomes the bundle, when it is kept unpacked; the files' paths are in it.
     let bundle: URL
-    /// A private folder beside it for what is staged on the way.
-    let staging: URL
+    /// The export's private staging: its folder and its memory budget.
+    let staging: Staging
+
+    /// A new file of the bundle at `path`.
+    func create(_ path: String) throws(DossierError) -> OutputFile {
+        try OutputFile(url: bundle.appendingPathComponent(path), staging: staging)
+    }
 
     /// The data files of every dataset that holds records, the manifest's entry of every dataset, and
     /// which identifier found which record: streamed to a staging file, one entry a match, so that a
     /// person with a million records does not hold a million entries in memory.
     func writeData(_ stores: DatasetStores, csvBOM: Bool, asOf: Date) throws(DossierError)
-        -> (files: [BundleFile], datasetEntries: [Value], matches: URL?) {
+        -> (files: [BundleFile], datasetEntries: [Value], matches: OutputFile?) {
         var files: [BundleFile] = []
         var datasetEntries: [Value] = []
-        let matchesURL = staging.appendingPathComponent("matches.part")
-        let matches = try OutputFile(url: matchesURL)
+        let matches = try OutputFile(url: staging.folder.appendingPathComponent("matches.part"), staging: staging)
         var matchCount = 0
         for store in stores.all {
             var paths: [Value] = []
@@ -80,7 +96,7 @@ struct BundleAssembler {
             ] + (store.excluded.map { [("excluded", Value.string($0))] } ?? []))))
         }
         try matches.close()
-        return (files, datasetEntries, matchCount > 0 ? matchesURL : nil)
+        return (files, datasetEntries, matchCount > 0 ? matches : nil)
     }
 
     /// SHA-256 over the kind and the data files' paths and hashes: what the person's data is, with no
@@ -146,42 +162,35 @@ struct BundleAssembler {
     /// by path, into one archive or into parts; returns every archive written, in order.
 
     /// `manifest.json`: the object, then its `matches` list copied from the staging file.
-    func writeManifest(_ manifest: Value, matches: URL?) throws(DossierError) -> BundleFile {
-        let file = try OutputFile(url: bundle.appendingPathComponent("manifest.json"))
+    func writeManifest(_ manifest: Value, matches: OutputFile?) throws(DossierError) -> BundleFile {
+        let file = try create("manifest.json")
         var head = manifest.prettyJSONText()
         guard head.hasSuffix("\n}\n") else { throw DossierError(.internal, "the manifest is not an object") }
         head.removeLast(3)
         try file.write(head + ",\n  \"matches\": [")
         if let matches {
             try file.write("\n")
-            guard let input = FileHandle(forReadingAtPath: matches.path) else {
-                throw DossierError(.outputWrite, "cannot read back the staged matches", at: SourceLocation(file: matches.path))
-            }
-            defer { try? input.close() }
-            while let chunk = try? input.read(upToCount: 1 << 16), !chunk.isEmpty { try file.write(bytes: Array(chunk)) }
+            try matches.forEachChunk { bytes throws(DossierError) in try file.write(bytes: bytes) }
             try file.write("\n  ")
         }
         try file.write("]\n}\n")
         try file.close()
-        return try describe("manifest.json")
+        return try BundleFile(path: "manifest.json", contents: file)
     }
 
     /// The dataset's four files: JSON, CSV, XML and a spreadsheet (`asOf` is its creation time, so
     /// that the same records give the same bytes).
     func writeDataset(_ store: DatasetStore, csvBOM: Bool, asOf: Date) throws(DossierError) -> (files: [BundleFile], position: [Int]) {
         let folder = "data/\(store.source.id)"
-        let dir = bundle.appendingPathComponent(folder)
-        // One level at a time, never the bundle itself: a bundle removed meanwhile (a signal) stays removed.
-        for level in [bundle.appendingPathComponent("data"), dir] where mkdir(level.path, 0o700) != 0 && errno != EEXIST {
-            throw DossierError(.outputWrite, "cannot create a bundle folder", at: SourceLocation(file: level.path))
-        }
         let header = DatasetHeader(source: store.source.id, dataset: store.dataset.id, count: store.count, columns: store.columns)
         let base = "\(folder)/\(store.dataset.id)"
+        let json = try create(base + ".json"), csv = try create(base + ".csv")
+        let xml = try create(base + ".xml"), xlsx = try create(base + ".xlsx")
         let writers: [any DatasetWriter] = [
-            try JSONDatasetWriter(url: bundle.appendingPathComponent(base + ".json"), header: header),
-            try CSVDatasetWriter(url: bundle.appendingPathComponent(base + ".csv"), header: header, byteOrderMark: csvBOM),
-            try XMLDatasetWriter(url: bundle.appendingPathComponent(base + ".xml"), header: header),
-            try XLSXDatasetWriter(url: bundle.appendingPathComponent(base + ".xlsx"), header: header, created: asOf),
+            try JSONDatasetWriter(file: json, header: header),
+            try CSVDatasetWriter(file: csv, header: header, byteOrderMark: csvBOM),
+            try XMLDatasetWriter(file: xml, header: header),
+            try XLSXDatasetWriter(file: xlsx, header: header, created: asOf),
         ]
         let order = store.sortedOrder()
         try store.forEachRecord(in: order) { record throws(DossierError) in
@@ -191,8 +200,8 @@ struct BundleAssembler {
         var position = [Int](repeating: 0, count: order.count)
         for (i, entry) in order.enumerated() { position[entry] = i }
         var files: [BundleFile] = []
-        for ext in ["csv", "json", "xml", "xlsx"] {
-            files.append(try describe(base + "." + ext, records: store.count))
+        for (ext, file) in [("csv", csv), ("json", json), ("xml", xml), ("xlsx", xlsx)] {
+            files.append(try BundleFile(path: base + "." + ext, contents: file, records: store.count))
         }
         return (files, position)
     }
@@ -202,13 +211,9 @@ struct BundleAssembler {
     }
 
     func writeText(_ text: String, to path: String, records: Int? = nil) throws(DossierError) -> BundleFile {
-        let file = try OutputFile(url: bundle.appendingPathComponent(path))
+        let file = try create(path)
         try file.write(text)
         try file.close()
-        return try describe(path, records: records)
-    }
-
-    func describe(_ path: String, records: Int? = nil) throws(DossierError) -> BundleFile {
-        try BundleFile.describe(path, in: bundle, records: records)
+        return try BundleFile(path: path, contents: file, records: records)
     }
 }

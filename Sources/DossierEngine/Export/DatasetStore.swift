@@ -9,6 +9,7 @@ final class DatasetStore {
     let source: Source
     let dataset: Dataset
     var id: DatasetID { DatasetID(source: source.id, dataset: dataset.id) }
+    private let staging: Staging
     private let spillURL: URL
     private var spill: OutputFile?
     private var offset: UInt64 = 0
@@ -67,10 +68,11 @@ final class DatasetStore {
         }
     }
 
-    init(source: Source, dataset: Dataset, staging: URL, index: Int) {
+    init(source: Source, dataset: Dataset, staging: Staging, index: Int) {
         self.source = source
         self.dataset = dataset
-        spillURL = staging.appendingPathComponent("spill-\(index).bin")
+        self.staging = staging
+        spillURL = staging.folder.appendingPathComponent("spill-\(index).bin")
     }
 
     var count: Int { entries.count }
@@ -100,7 +102,7 @@ final class DatasetStore {
         let stored = transform(redacted)
         var bytes: [UInt8] = []
         ValueCoding.encode(.object(stored), into: &bytes)
-        if spill == nil { spill = try OutputFile(url: spillURL) }
+        if spill == nil { spill = try OutputFile(url: spillURL, staging: staging) }
         try spill!.write(bytes: bytes)
         let index = entries.count
         entries.append(Entry(sortKey: sortKey, offset: offset, length: bytes.count))
@@ -155,22 +157,11 @@ final class DatasetStore {
 
     /// Streams the records in output order.
     func forEachRecord(in order: [Int], _ body: (Record) throws(DossierError) -> Void) throws(DossierError) {
-        guard !order.isEmpty else { return }
-        try spill?.flush()
-        guard let handle = FileHandle(forReadingAtPath: spillURL.path) else {
-            throw DossierError(.outputWrite, "the staging file of a dataset disappeared", at: SourceLocation(file: spillURL.path))
-        }
-        defer { try? handle.close() }
+        guard !order.isEmpty, let spill else { return }
         for position in order {
             let entry = entries[position]
-            let bytes: [UInt8]
-            do {
-                try handle.seek(toOffset: entry.offset)
-                bytes = Array(try handle.read(upToCount: entry.length) ?? Data())
-            } catch {
-                throw DossierError(.outputWrite, "cannot read back a staged record", at: SourceLocation(file: spillURL.path))
-            }
-            guard bytes.count == entry.length, case .object(let record)? = try? ValueCoding.decode(bytes) else {
+            let bytes = try spill.read(at: Int(entry.offset), count: entry.length)
+            guard case .object(let record)? = try? ValueCoding.decode(bytes) else {
                 throw DossierError(.internal, "a staged record is damaged", at: SourceLocation(file: spillURL.path))
             }
             try body(record)

@@ -1,5 +1,6 @@
 import DossierArchive
 import DossierCollectors
+import DossierFormats
 import DossierIdentity
 import DossierMap
 import DossierModel
@@ -132,14 +133,17 @@ public struct Exporter: Sendable {
         do { try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) } catch {
             throw DossierError(.outputUnavailable, "cannot create the output folder", at: SourceLocation(file: out.path))
         }
-        let staging = out.appendingPathComponent(".dossier-staging-\(request.requestID)-\(UUID().uuidString.prefix(8))")
-        let bundle = staging.appendingPathComponent("bundle")
-        let token = Scratch.register(staging)
-        defer { try? FileManager.default.removeItem(at: staging); Scratch.release(token) }
-        do {
-            try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
-            try FileManager.default.createDirectory(at: bundle, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
-        } catch {
+        // The export's private folder: what outgrows the memory budget is staged in it, and a
+        // signal removes it with everything in it.
+        let stagingFolder = out.appendingPathComponent(".dossier-staging-\(request.requestID)-\(UUID().uuidString.prefix(8))")
+        let staging = Staging(folder: stagingFolder)
+        let bundle = stagingFolder.appendingPathComponent("bundle")
+        let token = Scratch.register(stagingFolder)
+        defer {
+            if rmdir(stagingFolder.path) != 0 { try? FileManager.default.removeItem(at: stagingFolder) }
+            Scratch.release(token)
+        }
+        guard mkdir(stagingFolder.path, 0o700) == 0 else {
             throw DossierError(.outputUnavailable, "cannot create a staging folder in the output folder", at: SourceLocation(file: out.path))
         }
 
@@ -196,6 +200,8 @@ public struct Exporter: Sendable {
         let sumsFile = try assembler.writeText(sums, to: "SHA256SUMS")
 
         if let folder = request.unpackedInto {
+            // The files kept in memory are written out, and the folder they make is moved in place.
+            for file in [manifestFile, sumsFile] + files { try file.contents.materialize() }
             do {
                 try FileManager.default.moveItem(at: bundle, to: folder)
                 try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: folder.path)
@@ -208,12 +214,11 @@ public struct Exporter: Sendable {
         }
 
         // Pack.
-        let archives = try Packer(request: request).pack([manifestFile, sumsFile] + files, from: bundle)
+        let archives = try Packer(request: request).pack([manifestFile, sumsFile] + files)
         var digests: [(sha256: String, size: Int)] = []
         for archive in archives {
             let file = request.publish ? archive.destination : archive.temporary
-            let described = try BundleFile.describe(file.lastPathComponent, in: out)
-            digests.append((described.sha256, described.bytes))
+            digests.append(try BundleFile.digest(of: file))
         }
         log.info("archive written", metadata: ["format": "\(request.format.rawValue)", "parts": "\(archives.count)"])
         var result = outcome(parts: archives.map(\.destination), sha256: digests[0].sha256, size: digests[0].size)

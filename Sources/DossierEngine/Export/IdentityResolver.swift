@@ -1,4 +1,5 @@
 import DossierIdentity
+import DossierFormats
 import DossierModel
 import Foundation
 
@@ -17,7 +18,7 @@ struct IdentityResolver {
     let normalizer: StandardNormalizer
 
     /// One store per dataset of the map, each set up for the request's kind.
-    func stores(kind: RequestKind, staging: URL, redactions: ReviewRedactions? = nil) -> DatasetStores {
+    func stores(kind: RequestKind, staging: Staging, redactions: ReviewRedactions? = nil) -> DatasetStores {
         var stores: [DatasetStore] = []
         for source in map.sources {
             for dataset in source.datasets {

@@ -9,7 +9,7 @@ struct Packer {
 
     /// Packs the files, the top-level ones first (manifest, information, index, checksums), then the data
     /// by path, into one archive or into parts; returns every archive written, in order.
-    func pack(_ all: [BundleFile], from bundle: URL) throws(DossierError) -> [FinishedArchive] {
+    func pack(_ all: [BundleFile]) throws(DossierError) -> [FinishedArchive] {
         let topOrder = ["manifest.json", "information.json", "index.html", "SHA256SUMS"]
         let ordered = topOrder.compactMap { name in all.first { $0.path == name } }
             + all.filter { !topOrder.contains($0.path) }.sorted { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
@@ -23,7 +23,9 @@ struct Packer {
             let name = groups.count == 1 ? "\(base).\(ext)" : "\(base).part\(index + 1).\(ext)"
             let writer = try ArchiveWriter(destination: request.outputDirectory.appendingPathComponent(name), format: request.format,
                                            entryDate: request.asOf, passphrase: request.passphrase)
-            for file in group { try writer.add(file: bundle.appendingPathComponent(file.path), as: file.path) }
+            for file in group {
+                try writer.add(file.path, size: file.bytes) { write throws(DossierError) in try file.contents.forEachChunk(write) }
+            }
             let finished = try writer.close()
             if request.publish { try finished.publish() }
             parts.append(finished)
