@@ -204,10 +204,23 @@ struct IndexPageBuilder {
             var rows: [[String: Any]] = []
             let order = Array(store.sortedOrder().prefix(Self.rowsShown))
             let labels = store.columns.map { columnTitle($0, in: store.dataset) }
+            // A row's cells are written here, escaped byte by byte, and the template puts them in
+            // their row: through swift-mustache's dynamic look-ups, each cell's two values cost more
+            // than all the rest of the page (1,000 requests of the bench data, --jobs 1, release:
+            // 21.0 -> 17.8 s; the pages byte-identical).
+            let cellOpen = labels.map { Array(("<td data-label=\"" + Report.htmlEscaped($0) + "\"><div class=\"v\">").utf8) }
+            let cellClose = Array("</div></td>".utf8)
+            var html: [UInt8] = []
             try store.forEachRecord(in: order) { record throws(DossierError) in
                 var cells: [String: String] = [:]
                 CSVDatasetWriter.flatten(record, prefix: "") { cells[$0] = $1 }
-                rows.append(["cells": zip(store.columns, labels).map { ["text": shown(cells[$0.0] ?? ""), "label": $0.1] }])
+                html.removeAll(keepingCapacity: true)
+                for (i, name) in store.columns.enumerated() {
+                    html += cellOpen[i]
+                    Report.appendHTMLEscaped(shown(cells[name] ?? ""), to: &html)
+                    html += cellClose
+                }
+                rows.append(["cells": String(decoding: html, as: UTF8.self)])
             }
             let base = "data/\(store.source.id)/\(store.dataset.id)"
             let anchor = "data-\(store.source.id)-\(store.dataset.id)"

@@ -114,8 +114,32 @@ public enum Report {
         return out + rest
     }
 
+    /// Appends `s` with `<`, `>`, `&`, `"` and `'` escaped as `htmlEscaped` escapes them, byte by
+    /// byte (so also where a combining mark follows one of them, which a `Character` would hide).
+    public static func appendHTMLEscaped(_ s: String, to out: inout [UInt8]) {
+        var s = s
+        s.withUTF8 { bytes in
+            var run = 0
+            for (i, b) in bytes.enumerated() {
+                let entity: StaticString
+                switch b {
+                case UInt8(ascii: "<"): entity = "&lt;"
+                case UInt8(ascii: ">"): entity = "&gt;"
+                case UInt8(ascii: "&"): entity = "&amp;"
+                case UInt8(ascii: "\""): entity = "&quot;"
+                case UInt8(ascii: "'"): entity = "&#39;"
+                default: continue
+                }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<i]))
+                out.append(contentsOf: UnsafeBufferPointer(start: entity.utf8Start, count: entity.utf8CodeUnitCount))
+                run = i + 1
+            }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run...]))
+        }
+    }
+
     /// As swift-mustache escapes a value: `<`, `>`, `&`, `"` and `'`.
-    static func htmlEscaped(_ s: String) -> String {
+    public static func htmlEscaped(_ s: String) -> String {
         var out = ""
         out.reserveCapacity(s.utf8.count)
         for c in s {
