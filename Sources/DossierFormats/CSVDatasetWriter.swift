@@ -20,13 +20,26 @@ public final class CSVDatasetWriter: DatasetWriter {
         self.file = file
         columns = header.columns
         if byteOrderMark { try file.write(bytes: [0xEF, 0xBB, 0xBF]) }
-        try file.write(columns.map(Self.quoted).joined(separator: ",") + "\r\n")
+        for (i, column) in columns.enumerated() {
+            if i > 0 { line.append(UInt8(ascii: ",")) }
+            Self.appendCell(column, neutralising: false, to: &line)
+        }
+        line += [0x0D, 0x0A]
+        try file.write(bytes: line)
     }
+
+    private var line: [UInt8] = []
 
     public func write(_ record: Record) throws(DossierError) {
         var cells: [String: String] = [:]
         Self.flatten(record, prefix: "") { cells[$0] = $1 }
-        try file.write(columns.map { Self.quoted(Self.neutralised(cells[$0] ?? "")) }.joined(separator: ",") + "\r\n")
+        line.removeAll(keepingCapacity: true)
+        for (i, column) in columns.enumerated() {
+            if i > 0 { line.append(UInt8(ascii: ",")) }
+            if let cell = cells[column] { Self.appendCell(cell, to: &line) }
+        }
+        line += [0x0D, 0x0A]
+        try file.write(bytes: line)
     }
 
     public func finish() throws(DossierError) { try file.close() }
@@ -73,7 +86,11 @@ public final class CSVDatasetWriter: DatasetWriter {
     /// regular expression here cost ICU's matcher on every such cell; and, unlike ICU's `$`, a final
     /// line break is not allowed before the end).
     static func isNumber(_ cell: String) -> Bool {
-        let b = Array(cell.utf8)
+        var cell = cell
+        return cell.withUTF8 { isNumber($0) }
+    }
+
+    static func isNumber(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         var i = 0
         func digits() -> Int {
             let start = i
@@ -96,8 +113,36 @@ public final class CSVDatasetWriter: DatasetWriter {
         return i == b.count
     }
 
-    static func quoted(_ cell: String) -> String {
-        guard cell.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) else { return cell }
-        return "\"" + cell.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    /// The cell as the file holds it: neutralised (unless asked not to), and quoted when it holds a
+    /// comma, a quote or a line break, its quotes doubled.
+    public static func quoted(_ cell: String, neutralising: Bool = false) -> String {
+        var out: [UInt8] = []
+        appendCell(cell, neutralising: neutralising, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the cell as `quoted` writes it, byte by byte: a comma, quote or line break is found
+    /// also where a combining mark follows it (one `Character` to Swift, a separator to every CSV reader).
+    static func appendCell(_ cell: String, neutralising: Bool = true, to out: inout [UInt8]) {
+        var cell = cell
+        cell.withUTF8 { bytes in
+            let prefix = neutralising && !bytes.isEmpty && [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 0x09, 0x0D].contains(bytes[0])
+                && !isNumber(bytes)
+            let quote = bytes.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }
+            if quote { out.append(UInt8(ascii: "\"")) }
+            if prefix { out.append(UInt8(ascii: "'")) }
+            if quote {
+                var run = 0
+                for (i, b) in bytes.enumerated() where b == UInt8(ascii: "\"") {
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run...i]))
+                    out.append(UInt8(ascii: "\""))
+                    run = i + 1
+                }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run...]))
+                out.append(UInt8(ascii: "\""))
+            } else {
+                out.append(contentsOf: bytes)
+            }
+        }
     }
 }

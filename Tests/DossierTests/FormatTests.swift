@@ -20,6 +20,18 @@ import Testing
         #expect(CSVDatasetWriter.neutralised(pair.0) == pair.1)
     }
 
+    @Test(arguments: [
+        ("plain", false, "plain"), ("", true, ""), ("a,b", false, "\"a,b\""), ("say \"hi\"", false, "\"say \"\"hi\"\"\""),
+        ("\"", false, "\"\"\"\""), ("line\nbreak", false, "\"line\nbreak\""), ("cr\r\nlf", false, "\"cr\r\nlf\""),
+        ("=1+2", true, "'=1+2"), ("=1,2", true, "\"'=1,2\""), ("-12.50", true, "-12.50"), ("=1", false, "=1"),
+        ("Łódź, \"Śródmieście\"", true, "\"Łódź, \"\"Śródmieście\"\"\""),
+        // A comma or quote followed by a combining mark: one Character to Swift, a separator to a reader.
+        ("a,\u{301}b", false, "\"a,\u{301}b\""), ("\"\u{301}", false, "\"\"\"\u{301}\""),
+    ])
+    func csvCellsAreQuotedByteByByte(_ c: (String, Bool, String)) {
+        #expect(CSVDatasetWriter.quoted(c.0, neutralising: c.1) == c.2)
+    }
+
     @Test func csvIsRFC4180WithDottedColumns() throws {
         let dir = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: dir) }
