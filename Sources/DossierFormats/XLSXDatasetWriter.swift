@@ -302,7 +302,8 @@ public final class XLSXDatasetWriter: DatasetWriter {
     /// The text, cut with `[…]` when a cell cannot hold it (NUL, which a cell cannot hold either, is
     /// replaced).
     static func fitted(_ text: String) -> String {
-        var s = text.contains("\u{0}") ? text.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : text
+        // The NUL test on bytes: String.contains(String) goes through Foundation's locale-aware search.
+        var s = text.utf8.contains(0) ? text.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : text
         if s.utf8.count > maxCharacters && s.unicodeScalars.count > maxCharacters {
             let keep = maxCharacters - cutMark.unicodeScalars.count
             s = String(String.UnicodeScalarView(s.unicodeScalars.prefix(keep))) + cutMark

@@ -45,6 +45,8 @@ final class SQLiteCollector: Collector {
     private let source: Source
     private let file: URL
     private let context: CollectorContext
+    /// `normalize_email` and `normalize_phone`, held as long as the connection that calls them.
+    private let functions: [NormalizeFunction]
 
     init(source: Source, context: CollectorContext) throws(DossierError) {
         self.source = source
@@ -59,22 +61,9 @@ final class SQLiteCollector: Collector {
         config.busyMode = .timeout(Self.busyTimeout)
         config.allowsUnsafeTransactions = true
         config.label = "dossier.\(source.id)"
-        let normalizer = context.normalizer
-        // A query such as `WHERE normalize_phone(phone) = :value` calls the function for every row of
-        // the table on every lookup; the run reads one snapshot, so each stored text is normalised
-        // once and remembered (a batch looks up thousands of people in the same rows).
-        // Phones by their key (`StandardNormalizer.phoneKey`): one entry a number, however written.
-        let byKey = normalizer is StandardNormalizer
-        let emails = NormalizationMemo()
-        let phones = NormalizationMemo { text in byKey ? StandardNormalizer.phoneKey(text) : nil }
-        config.prepareDatabase { db in
-            db.add(function: DatabaseFunction("normalize_email", argumentCount: 1, pure: true) { values in
-                String.fromDatabaseValue(values[0]).flatMap { text in emails.value(of: text) { normalizer.normalize($0, as: .email) } }
-            })
-            db.add(function: DatabaseFunction("normalize_phone", argumentCount: 1, pure: true) { values in
-                String.fromDatabaseValue(values[0]).flatMap { text in phones.value(of: text) { normalizer.normalize($0, as: .phone) } }
-            })
-        }
+        let functions = [NormalizeFunction(.email, normalizer: context.normalizer), NormalizeFunction(.phone, normalizer: context.normalizer)]
+        self.functions = functions
+        config.prepareDatabase { db in for function in functions { try function.register(on: db) } }
         do {
             queue = try DatabaseQueue(path: file.path, configuration: config)
             try queue.inDatabase { db in
@@ -204,24 +193,3 @@ final class SQLiteCollector: Collector {
     }
 }
 
-/// Normalised forms of stored texts, remembered for a run (at most `limit` of them), by the text or
-/// by `key` of the text when it gives one (texts with the same key normalise alike).
-final class NormalizationMemo: @unchecked Sendable {
-    private let lock = NSLock()
-    private var known: [String: String?] = [:]
-    private let limit = 1 << 20
-    private let key: @Sendable (String) -> String?
-
-    init(key: @escaping @Sendable (String) -> String? = { _ in nil }) { self.key = key }
-
-    func value(of text: String, _ compute: (String) -> String?) -> String? {
-        let k = key(text) ?? text
-        if let hit = lock.withLock({ known[k] }) { return hit }
-        let value = compute(text)
-        lock.withLock {
-            if known.count >= limit { known.removeAll(keepingCapacity: true) }
-            known[k] = .some(value)
-        }
-        return value
-    }
-}
