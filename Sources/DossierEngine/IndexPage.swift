@@ -85,8 +85,14 @@ struct IndexPageBuilder {
         }
     }
 
-    func render(information: Value, stores: [DatasetStore], files: [(path: String, bytes: Int)], request: ExportRequest,
-                summary: String) throws(DossierError) -> String {
+    /// The parts of information.json the explanations are made of: what they may read (with the
+    /// language, the map, and whether the person has data).
+    static let explanationParts = ["controller", "supervisory_authority", "purposes", "categories", "recipients", "retention",
+                                   "origins", "automated_decisions", "rights"]
+
+    /// Renders the page; `explanations` is the run's cache of rendered explanations.
+    func render(information: Value, stores: [DatasetStore], files: [(path: String, bytes: Int)],
+                request: ExportRequest, summary: String, explanations: ExplanationsCache) throws(DossierError) -> String {
         guard case .object(let info) = information else { throw DossierError(.internal, "information.json is not an object") }
         func list(_ key: String) -> [Fields] {
             guard case .array(let items)? = info[key] else { return [] }
@@ -107,94 +113,107 @@ struct IndexPageBuilder {
         ]
         if case .object(let controller)? = info["controller"] { context["controller"] = Report.context(.object(controller)) }
         if let authority = info["supervisory_authority"] { context["authority"] = Report.context(authority) }
-        context["purposes"] = list("purposes").map { p -> [String: Any] in
-            var d: [String: Any] = ["title": str(p, "title") ?? "", "legal_basis_label": t["legal_basis.\(str(p, "legal_basis") ?? "")"]]
-            if let li = str(p, "legitimate_interest") { d["legitimate_interest"] = li }
-            if case .array(let refs)? = p["datasets"] { d["datasets"] = refs.map { ["title": datasetTitle($0.scalarText)] } }
-            return d
-        }
-        context["categories"] = list("categories").map { c -> [String: Any] in
-            var d: [String: Any] = ["title": str(c, "title") ?? ""]
-            if let desc = str(c, "description") { d["description"] = desc }
-            return d
-        }
-        context["recipients"] = list("recipients").map { r -> [String: Any] in
-            var d: [String: Any] = ["title": str(r, "title") ?? "", "third_country": r["third_country"] == .bool(true)]
-            if let o = str(r, "international_organisation") {
-                d["place_label"] = t["section.recipients.international_organisation"]
-                d["place"] = t["international_organisation.\(o)"]
-            } else {
-                d["place_label"] = t["section.recipients.country"]
-                d["place"] = countryName(str(r, "country") ?? "")
+        // The explanations (purposes to complaint) are made of these parts of information.json, the
+        // map and the language alone (not its summary, which counts the person's records): rendered
+        // once for each such text a run meets, and reused.
+        let hasData = stores.contains { $0.count > 0 }
+        let controller = context["controller"], authority = context["authority"]
+        let parts = Self.explanationParts.map { name in (name, info[name] ?? .null) }
+        let key = "\(t.language)\u{0}\(hasData)\u{0}" + Value.object(Fields(parts)).jsonText()
+        context["explanations"] = try explanations.value(for: key) { () throws(DossierError) -> String in
+            var e: [String: Any] = ["has_data": hasData]
+            e["controller"] = controller
+            e["authority"] = authority
+            e["purposes"] = list("purposes").map { p -> [String: Any] in
+                var d: [String: Any] = ["title": str(p, "title") ?? "", "legal_basis_label": t["legal_basis.\(str(p, "legal_basis") ?? "")"]]
+                if let li = str(p, "legitimate_interest") { d["legitimate_interest"] = li }
+                if case .array(let refs)? = p["datasets"] { d["datasets"] = refs.map { ["title": datasetTitle($0.scalarText)] } }
+                return d
             }
-            if let s = str(r, "safeguard") { d["safeguard"] = s }
-            if case .object(let basis)? = r["transfer_basis"] {
-                if str(basis, "kind") == "adequacy_decision" {
-                    let scope = str(basis, "scope").map { " (\($0))" } ?? ""
-                    d["transfer_basis"] = "\(t["section.recipients.basis_adequacy"]): \(str(basis, "decision") ?? "")\(scope)"
+            e["categories"] = list("categories").map { c -> [String: Any] in
+                var d: [String: Any] = ["title": str(c, "title") ?? ""]
+                if let desc = str(c, "description") { d["description"] = desc }
+                return d
+            }
+            e["recipients"] = list("recipients").map { r -> [String: Any] in
+                var d: [String: Any] = ["title": str(r, "title") ?? "", "third_country": r["third_country"] == .bool(true)]
+                if let o = str(r, "international_organisation") {
+                    d["place_label"] = t["section.recipients.international_organisation"]
+                    d["place"] = t["international_organisation.\(o)"]
                 } else {
-                    d["transfer_basis"] = t["section.recipients.basis_safeguard"]
+                    d["place_label"] = t["section.recipients.country"]
+                    d["place"] = countryName(str(r, "country") ?? "")
                 }
+                if let s = str(r, "safeguard") { d["safeguard"] = s }
+                if case .object(let basis)? = r["transfer_basis"] {
+                    if str(basis, "kind") == "adequacy_decision" {
+                        let scope = str(basis, "scope").map { " (\($0))" } ?? ""
+                        d["transfer_basis"] = "\(t["section.recipients.basis_adequacy"]): \(str(basis, "decision") ?? "")\(scope)"
+                    } else {
+                        d["transfer_basis"] = t["section.recipients.basis_safeguard"]
+                    }
+                }
+                return d
             }
-            return d
-        }
-        context["retention"] = list("retention").map { r -> [String: Any] in
-            var d: [String: Any] = ["dataset_title": datasetTitle(str(r, "dataset"))]
-            if let p = str(r, "period") { d["period"] = words(p) }
-            if let c = str(r, "criteria") { d["criteria"] = c }
-            return d
-        }
-        // One card per origin other than the person (and per source it names), listing each dataset
-        // once: whole, or only the fields whose origin differs from the dataset's own.
-        struct OriginGroup { var label: String; var from: String?; var datasets: [(title: String, fields: [String])] = [] }
-        var groups: [OriginGroup] = []
-        func add(origin: String, from: String?, dataset: String, fields: [String]) {
-            let label = t["origin.\(origin)"]
-            let i: Int
-            if let found = groups.firstIndex(where: { $0.label == label && $0.from == from }) { i = found } else {
-                groups.append(OriginGroup(label: label, from: from))
-                i = groups.count - 1
+            e["retention"] = list("retention").map { r -> [String: Any] in
+                var d: [String: Any] = ["dataset_title": datasetTitle(str(r, "dataset"))]
+                if let p = str(r, "period") { d["period"] = words(p) }
+                if let c = str(r, "criteria") { d["criteria"] = c }
+                return d
             }
-            if let j = groups[i].datasets.firstIndex(where: { $0.title == dataset }) {
-                // the whole dataset already stands there; else the fields add up
-                if !groups[i].datasets[j].fields.isEmpty, !fields.isEmpty {
-                    groups[i].datasets[j].fields += fields.filter { !groups[i].datasets[j].fields.contains($0) }
+            // One card per origin other than the person (and per source it names), listing each dataset
+            // once: whole, or only the fields whose origin differs from the dataset's own.
+            struct OriginGroup { var label: String; var from: String?; var datasets: [(title: String, fields: [String])] = [] }
+            var groups: [OriginGroup] = []
+            func add(origin: String, from: String?, dataset: String, fields: [String]) {
+                let label = t["origin.\(origin)"]
+                let i: Int
+                if let found = groups.firstIndex(where: { $0.label == label && $0.from == from }) { i = found } else {
+                    groups.append(OriginGroup(label: label, from: from))
+                    i = groups.count - 1
+                }
+                if let j = groups[i].datasets.firstIndex(where: { $0.title == dataset }) {
+                    // the whole dataset already stands there; else the fields add up
+                    if !groups[i].datasets[j].fields.isEmpty, !fields.isEmpty {
+                        groups[i].datasets[j].fields += fields.filter { !groups[i].datasets[j].fields.contains($0) }
+                    } else {
+                        groups[i].datasets[j].fields = []
+                    }
                 } else {
-                    groups[i].datasets[j].fields = []
-                }
-            } else {
-                groups[i].datasets.append((dataset, fields))
-            }
-        }
-        for o in list("origins") {
-            let dataset = datasetTitle(str(o, "dataset"))
-            if let origin = str(o, "origin"), origin != Origin.subject.rawValue {
-                add(origin: origin, from: str(o, "from"), dataset: dataset, fields: [])
-            }
-            guard case .array(let fieldOrigins)? = o["fields"] else { continue }
-            for case .object(let f) in fieldOrigins {
-                if let origin = str(f, "origin"), origin != Origin.subject.rawValue, let name = str(f, "field") {
-                    let field = byRef[str(o, "dataset") ?? ""].map { columnTitle(name, in: $0.1) } ?? name
-                    add(origin: origin, from: str(f, "from"), dataset: dataset, fields: [field])
+                    groups[i].datasets.append((dataset, fields))
                 }
             }
+            for o in list("origins") {
+                let dataset = datasetTitle(str(o, "dataset"))
+                if let origin = str(o, "origin"), origin != Origin.subject.rawValue {
+                    add(origin: origin, from: str(o, "from"), dataset: dataset, fields: [])
+                }
+                guard case .array(let fieldOrigins)? = o["fields"] else { continue }
+                for case .object(let f) in fieldOrigins {
+                    if let origin = str(f, "origin"), origin != Origin.subject.rawValue, let name = str(f, "field") {
+                        let field = byRef[str(o, "dataset") ?? ""].map { columnTitle(name, in: $0.1) } ?? name
+                        add(origin: origin, from: str(f, "from"), dataset: dataset, fields: [field])
+                    }
+                }
+            }
+            e["origins"] = groups.map { g -> [String: Any] in
+                var d: [String: Any] = ["origin_label": g.label, "datasets": g.datasets.map { ds -> [String: Any] in
+                    var e: [String: Any] = ["title": ds.title]
+                    if !ds.fields.isEmpty { e["fields"] = ds.fields.joined(separator: ", ") }
+                    return e
+                }]
+                if let from = g.from { d["from"] = from }
+                return d
+            }
+            e["automated"] = list("automated_decisions").map { a -> [String: Any] in
+                var d: [String: Any] = ["purpose_title": map.purpose(str(a, "purpose") ?? "").flatMap { text($0.title) } ?? "",
+                                        "logic": str(a, "logic") ?? "", "consequences": str(a, "consequences") ?? ""]
+                if let s = str(a, "significance") { d["significance"] = s }
+                return d
+            }
+            e["rights"] = list("rights").map { ["title": str($0, "title") ?? "", "text": str($0, "text") ?? ""] }
+            return try Report.renderExplanations(e, translations: t)
         }
-        context["origins"] = groups.map { g -> [String: Any] in
-            var d: [String: Any] = ["origin_label": g.label, "datasets": g.datasets.map { ds -> [String: Any] in
-                var e: [String: Any] = ["title": ds.title]
-                if !ds.fields.isEmpty { e["fields"] = ds.fields.joined(separator: ", ") }
-                return e
-            }]
-            if let from = g.from { d["from"] = from }
-            return d
-        }
-        context["automated"] = list("automated_decisions").map { a -> [String: Any] in
-            var d: [String: Any] = ["purpose_title": map.purpose(str(a, "purpose") ?? "").flatMap { text($0.title) } ?? "",
-                                    "logic": str(a, "logic") ?? "", "consequences": str(a, "consequences") ?? ""]
-            if let s = str(a, "significance") { d["significance"] = s }
-            return d
-        }
-        context["rights"] = list("rights").map { ["title": str($0, "title") ?? "", "text": str($0, "text") ?? ""] }
         if request.kind == .portability, case .object(let p)? = info["portability"], let e = str(p, "explanation") {
             context["portability_explanation"] = e
         }
@@ -247,5 +266,25 @@ struct IndexPageBuilder {
         context["searched"] = stores.map { ["source_title": title($0.source), "title": title($0.dataset), "count": String($0.count)] }
         context["files"] = files.map { ["path": $0.path, "bytes": String($0.bytes)] }
         return try Report.renderIndex(context, translations: t)
+    }
+}
+
+/// The rendered explanations of `index.html`, by language, whether the person has data, and the
+/// parts of information.json they are made of: a batch renders them once for each such text it
+/// meets (the datasets that hold a person's data decide it) instead of once a person. At most
+/// `limit` kept.
+final class ExplanationsCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var rendered: [String: String] = [:]
+    private let limit = 64
+
+    func value(for key: String, _ make: () throws(DossierError) -> String) throws(DossierError) -> String {
+        if let known = lock.withLock({ rendered[key] }) { return known }
+        let made = try make()
+        lock.withLock {
+            if rendered.count >= limit { rendered.removeAll(keepingCapacity: true) }
+            rendered[key] = made
+        }
+        return made
     }
 }

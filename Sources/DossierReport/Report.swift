@@ -93,6 +93,16 @@ public enum Report {
         return html
     }
 
+    /// The explanations of `index.html` (purposes to complaint: `partials/explanations.mustache`),
+    /// rendered from a context of their own, which the page then holds as `explanations`.
+    public static func renderExplanations(_ context: [String: Any], translations: Translations) throws(DossierError) -> String {
+        let templates = try libraries.value(for: translations.language) { () throws(DossierError) in try library(translations) }
+        guard let html = templates.render(context, withTemplate: "explanations") else {
+            throw DossierError(.internal, "the index.html template's explanations are missing from the installation")
+        }
+        return html
+    }
+
     private static let libraries = OncePerKey<MustacheLibrary>()
 
     /// `{{t.a.b}}` in a template text replaced by the HTML-escaped text of `a.b`.

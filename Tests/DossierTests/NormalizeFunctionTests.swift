@@ -66,3 +66,12 @@ import Testing
         _ = functions
     }
 }
+
+@Suite struct SQLiteTextTests {
+    @Test(arguments: [("", false), ("ab", false), ("\u{FFFD}", true), ("a\u{FFFD}", true), ("\u{FFFD}b", true),
+                      ("Łódź", false), ("żółć\u{FFFD}żółć", true), ("\u{FFFC}\u{FFFE}", false), ("🙂", false)])
+    func replacementCharacterFoundInTheBytes(_ c: (String, Bool)) {
+        #expect(SQLiteCollector.holdsReplacementCharacter(c.0) == c.1)
+        #expect(SQLiteCollector.holdsReplacementCharacter(c.0) == c.0.unicodeScalars.contains("\u{FFFD}"))
+    }
+}

@@ -32,6 +32,8 @@ public struct Exporter: Sendable {
     let normalizer: StandardNormalizer
     /// The identifier kinds some dataset looks up or yields: another kind would find nothing anywhere.
     let knownKinds: Set<IdentifierKind>
+    /// `index.html`'s explanations, rendered once for each information.json the exports meet.
+    let explanations = ExplanationsCache()
 
     public init(map: DataMap, indexFolder: URL? = nil, logger: Logger = Logger(label: "dossier")) {
         self.map = map
@@ -187,8 +189,9 @@ public struct Exporter: Sendable {
         let information = informationBuilder.build(stores: stores.all)
         files.append(try assembler.writeJSON(information, to: "information.json"))
         let page = try IndexPageBuilder(map: map, t: texts).render(
-            information: information, stores: stores.all, files: files.map { ($0.path, $0.bytes) }, request: request,
-            summary: informationBuilder.summary(stores.all))
+            information: information, stores: stores.all,
+            files: files.map { ($0.path, $0.bytes) }, request: request, summary: informationBuilder.summary(stores.all),
+            explanations: explanations)
         files.append(try assembler.writeText(page, to: "index.html"))
         let manifest = assembler.manifestHead(request: request, given: given, stores: stores, resolution: resolution,
                                               datasets: data.datasetEntries, files: files, fingerprint: fingerprint)
