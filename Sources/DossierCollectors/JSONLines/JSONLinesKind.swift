@@ -87,7 +87,36 @@ struct JSONLinesFormat: RecordFileFormat {
         var line = bytes[...]
         if range.offset == 0, line.starts(with: [0xEF, 0xBB, 0xBF]) { line = line.dropFirst(3) }
         while let last = line.last, last == 0x0A || last == 0x0D { line = line.dropLast() }
-        guard case .object(let record)? = try? JSON.parse(line) else { return nil }
-        return record
+        let reason: String
+        do {
+            if case .object(let record) = try JSON.parse(line) { return record }
+            reason = "line is not a JSON object"
+        } catch {
+            reason = "line is not JSON (\(error.message) at column \(error.column))"
+        }
+        // Said as a scan says it, with its line: an index is built by a validating pass that does
+        // not parse whole lines (a key repeated off the lookup paths is not looked for), so the line
+        // may have been this way all along, and only "the file changed" would send the reader to
+        // rebuild the index in vain. Either may be the case: both are said.
+        throw .unreadable("\(reason), where the lookup index points; if the file changed after the index was built, rebuild it",
+                          file: file, line: try Self.lineNumber(at: range.offset, in: file, source: source), source: source)
+    }
+
+    /// The number of the line that starts at `offset` (1 for the first): the line ends before it,
+    /// counted (only when a record read back through an index is no JSON object).
+    static func lineNumber(at offset: UInt64, in file: URL, source: String) throws(DossierError) -> Int {
+        let fd = open(file.path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .unreadable("the file cannot be opened", file: file, source: source) }
+        defer { close(fd) }
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        var at: UInt64 = 0, lines = 1
+        while at < offset {
+            let want = Int(min(UInt64(chunk.count), offset - at))
+            let n = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress, want, off_t(at)) }
+            guard n > 0 else { break }
+            lines += chunk[..<n].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+            at += UInt64(n)
+        }
+        return lines
     }
 }
