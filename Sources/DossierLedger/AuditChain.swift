@@ -24,7 +24,8 @@ public enum AuditChain {
 
     /// Reads a timestamp written by `timestamp` (or without fractional seconds).
     public static func date(_ text: String) -> Date {
-        (try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))) ?? (try? Date(text, strategy: .iso8601)) ?? Date(timeIntervalSince1970: 0)
+        if let date = Date(utcTimestamp: text) { return date }
+        return (try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))) ?? (try? Date(text, strategy: .iso8601)) ?? Date(timeIntervalSince1970: 0)
     }
 
     /// An audit row's `detail`: its pairs as one canonical JSON object.

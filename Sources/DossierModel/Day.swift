@@ -3,9 +3,61 @@ import Foundation
 extension Date {
     /// ISO 8601 in UTC, to the second (`2026-01-31T09:00:00Z`): how the bundle and the ledger show times.
     public var utcTimestamp: String {
-        var style = Date.ISO8601FormatStyle()
-        style.timeZone = TimeZone(identifier: "UTC")!
-        return formatted(style)
+        // From 1970 to 9999, written digit by digit, as ISO8601FormatStyle writes it (whole seconds,
+        // the fraction dropped): the style was a sixth of `request list --json`'s time. Others by
+        // the style.
+        let t = timeIntervalSince1970
+        guard t >= 0, t < 253_402_300_800 else {
+            var style = Date.ISO8601FormatStyle()
+            style.timeZone = TimeZone(identifier: "UTC")!
+            return formatted(style)
+        }
+        let seconds = Int(t.rounded(.down))
+        let day = Day(ordinal: seconds / 86_400), time = seconds % 86_400
+        return String(unsafeUninitializedCapacity: 20) { buf in
+            let zero = UInt8(ascii: "0")
+            func two(_ n: Int, at i: Int) { buf[i] = zero + UInt8(n / 10); buf[i + 1] = zero + UInt8(n % 10) }
+            two(day.year / 100, at: 0); two(day.year % 100, at: 2)
+            buf[4] = UInt8(ascii: "-"); two(day.month, at: 5); buf[7] = UInt8(ascii: "-"); two(day.day, at: 8)
+            buf[10] = UInt8(ascii: "T"); two(time / 3600, at: 11); buf[13] = UInt8(ascii: ":")
+            two(time / 60 % 60, at: 14); buf[16] = UInt8(ascii: ":"); two(time % 60, at: 17)
+            buf[19] = UInt8(ascii: "Z")
+            return 20
+        }
+    }
+
+    /// Reads `YYYY-MM-DDTHH:MM:SSZ` or `YYYY-MM-DDTHH:MM:SS.sssZ`, as the ledger writes its
+    /// timestamps from 2001 on, to the same `Date` as Foundation's ISO 8601 parser (which counts
+    /// from 2001, so the milliseconds are added there; 2,000,000 random times compared); nil for any
+    /// other text, which the caller gives to that parser. Parsing a ledger row's times with it was a sixth of `request list --json`'s time.
+    public init?(utcTimestamp text: String) {
+        var text = text
+        let parsed: TimeInterval? = text.withUTF8 { b in
+            guard b.count == 20 || b.count == 24, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"), b[10] == UInt8(ascii: "T"),
+                  b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"), b[b.count - 1] == UInt8(ascii: "Z") else { return nil }
+            func number(_ range: Range<Int>) -> Int? {
+                var n = 0
+                for i in range {
+                    guard b[i] >= UInt8(ascii: "0"), b[i] <= UInt8(ascii: "9") else { return nil }
+                    n = n * 10 + Int(b[i] - UInt8(ascii: "0"))
+                }
+                return n
+            }
+            guard let y = number(0..<4), let mo = number(5..<7), let d = number(8..<10), let h = number(11..<13),
+                  let mi = number(14..<16), let s = number(17..<19), h < 24, mi < 60, s < 60,
+                  let day = Day(year: y, month: mo, day: d) else { return nil }
+            var milliseconds = 0
+            if b.count == 24 {
+                guard b[19] == UInt8(ascii: "."), let ms = number(20..<23) else { return nil }
+                milliseconds = ms
+            }
+            // Before 2001 Foundation's arithmetic differs in the last bit: left to it.
+            let whole = day.ordinal * 86_400 + h * 3600 + mi * 60 + s - 978_307_200
+            guard whole >= 0 else { return nil }
+            return TimeInterval(whole) + Double(milliseconds) / 1000
+        }
+        guard let parsed else { return nil }
+        self.init(timeIntervalSinceReferenceDate: parsed)
     }
 }
 

@@ -96,14 +96,19 @@ public enum JSON {
         out += String(decoding: bytes, as: UTF8.self)
     }
 
-    /// The same as UTF-8 bytes. Runs without an escape are copied whole.
+    /// The same as UTF-8 bytes. Runs without an escape are copied whole, found eight bytes at a
+    /// time (the byte-by-byte scan was a twelfth of `request list --json`).
     public static func appendQuoted(_ s: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         var text = s
         text.withUTF8 { bytes in
+            guard let base = bytes.baseAddress else { return }
+            let n = bytes.count
             var start = 0, i = 0
-            while i < bytes.count {
-                let b = bytes[i]
+            while i < n {
+                while i + 8 <= n, !mayNeedEscape(UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)) { i += 8 }
+                guard i < n else { break }
+                let b = base[i]
                 var width = 1
                 let escape: [UInt8]
                 switch b {
@@ -115,18 +120,29 @@ public enum JSON {
                 case 0x08: escape = [0x5C, UInt8(ascii: "b")]
                 case 0x0C: escape = [0x5C, UInt8(ascii: "f")]
                 case 0..<0x20: escape = Array("\\u00".utf8) + [hexDigits[Int(b >> 4)], hexDigits[Int(b & 0xF)]]
-                case 0xE2 where i + 2 < bytes.count && bytes[i + 1] == 0x80 && (bytes[i + 2] == 0xA8 || bytes[i + 2] == 0xA9):
-                    escape = Array((bytes[i + 2] == 0xA8 ? "\\u2028" : "\\u2029").utf8); width = 3
+                case 0xE2 where i + 2 < n && base[i + 1] == 0x80 && (base[i + 2] == 0xA8 || base[i + 2] == 0xA9):
+                    escape = Array((base[i + 2] == 0xA8 ? "\\u2028" : "\\u2029").utf8); width = 3
                 default: i += 1; continue
                 }
-                if i > start { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<i])) }
+                if i > start { out.append(contentsOf: UnsafeBufferPointer(start: base + start, count: i - start)) }
                 out += escape
                 i += width
                 start = i
             }
-            if bytes.count > start { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<bytes.count])) }
+            if n > start { out.append(contentsOf: UnsafeBufferPointer(start: base + start, count: n - start)) }
         }
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// True when one of the eight bytes of `w` may need an escape: a control character, `"`, `\`,
+    /// or 0xE2 (the first byte of U+2028 and U+2029). Exact for "none does", which is all the scan
+    /// needs (the usual SWAR tests for a zero byte and a byte below a bound).
+    @inline(__always)
+    static func mayNeedEscape(_ w: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        func hasZero(_ v: UInt64) -> UInt64 { (v &- ones) & ~v & highs }
+        let below20 = (w &- ones &* 0x20) & ~w & highs
+        return (below20 | hasZero(w ^ (ones &* 0x22)) | hasZero(w ^ (ones &* 0x5C)) | hasZero(w ^ (ones &* 0xE2))) != 0
     }
 
     static let hexDigits = Array("0123456789abcdef".utf8)
@@ -138,8 +154,10 @@ public enum JSON {
     static let `false` = Array("false".utf8)
     static let base64Open = Array("{\"base64\":".utf8)
 
+    static let spaces = [UInt8](repeating: UInt8(ascii: " "), count: 64)
+
     static func appendSpaces(_ n: Int, to out: inout [UInt8]) {
-        out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: n))
+        if n <= spaces.count { out.append(contentsOf: spaces[0..<n]) } else { out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: n)) }
     }
 
     /// Why a text is not JSON, with the 1-based column of the first offending byte.

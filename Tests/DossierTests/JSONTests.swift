@@ -39,6 +39,85 @@ import Testing
         #expect(empty == #""""#)
     }
 
+    /// The scan reads eight bytes at a time: every character that needs an escape, or looks like one
+    /// (0xE2 that starts another character, bytes just above and below the bounds), at every
+    /// position of runs of every length, read back by an independent reader.
+    @Test func escapesAreFoundAtEveryPositionOfTheWordScan() throws {
+        let specials: [String] = ["\"", "\\", "\n", "\u{01}", "\u{1F}", "\u{2028}", "\u{2029}", "\u{2026}", "\u{20AC}", " ", "!", "#", "[", "]", "\u{7F}", "ł"]
+        for length in 0...20 {
+            for position in 0...length {
+                for special in specials {
+                    let text = String(repeating: "a", count: position) + special + String(repeating: "b", count: length - position)
+                    var quoted: [UInt8] = []
+                    JSON.appendQuoted(text, to: &quoted)
+                    let back = try JSONSerialization.jsonObject(with: Data(quoted), options: .fragmentsAllowed) as? String
+                    #expect(back == text, "\(length) \(position) \(special.unicodeScalars.map { $0.value })")
+                    let raw = String(decoding: quoted, as: UTF8.self)
+                    let escaped = ["\"", "\\", "\n", "\u{01}", "\u{1F}", "\u{2028}", "\u{2029}"].contains(special)
+                    #expect(raw.utf8.count == text.utf8.count + 2 + (escaped ? (special.unicodeScalars.first!.value < 0x20 && special != "\n" ? 5 : special.utf8.count == 3 ? 3 : 1) : 0),
+                            "\(length) \(position) \(special.unicodeScalars.map { $0.value })")
+                }
+            }
+        }
+    }
+
+    /// The writer gives `appendPrettyJSON`'s bytes for the same value, built call by call: random
+    /// nesting of objects and arrays, empty ones included, at the top and at an indent.
+    @Test func prettyWriterWritesWhatTheValueWouldPrint() {
+        var rng = SplitMix64(seed: 0xC0FFEE)
+        func random(depth: Int) -> Value {
+            switch rng.next() % (depth > 3 ? 4 : 7) {
+            case 0: return .null
+            case 1: return .bool(rng.next() % 2 == 0)
+            case 2: return .number(String(Int(rng.next() % 2000) - 1000))
+            case 3: return .string(["", "a", "ł\"\n", "DSR-2026-0001"][Int(rng.next() % 4)])
+            case 4, 5:
+                return .object(Fields((0..<Int(rng.next() % 4)).map { i in ("k\(i)", random(depth: depth + 1)) }))
+            default:
+                return .array((0..<Int(rng.next() % 4)).map { _ in random(depth: depth + 1) })
+            }
+        }
+        func write(_ v: Value, _ w: inout PrettyJSONWriter, opaque: Bool) {
+            switch v {
+            case .object(let f) where !opaque:
+                w.beginObject()
+                for (name, value) in f { w.key(named: name); write(value, &w, opaque: false) }
+                w.endObject()
+            case .array(let items) where !opaque:
+                w.beginArray()
+                for item in items { write(item, &w, opaque: items.count % 2 == 0) }
+                w.endArray()
+            case .null: w.null()
+            case .bool(let b): w.bool(b)
+            case .number(let n): w.number(Int(n)!)
+            case .string(let s): w.text(s)
+            default: w.value(v)
+            }
+        }
+        // Keys written as literals are copied as they are, unless they hold what JSON escapes.
+        var literal = PrettyJSONWriter(indent: 2)
+        literal.beginObject()
+        literal.key("id"); literal.string("x")
+        literal.key("q\"uote\\"); literal.beginArray(); literal.endArray()
+        literal.key("ł"); literal.null()
+        literal.key("\u{2028}"); literal.number(1)
+        literal.endObject()
+        var expected: [UInt8] = []
+        Value.object(Fields([("id", .string("x")), ("q\"uote\\", .array([])), ("ł", .null), ("\u{2028}", .number("1"))]))
+            .appendPrettyJSON(to: &expected, indent: 2)
+        #expect(literal.bytes == expected)
+        for _ in 0..<500 {
+            let v = random(depth: 0)
+            for indent in [0, 2] {
+                var expected: [UInt8] = []
+                v.appendPrettyJSON(to: &expected, indent: indent)
+                var w = PrettyJSONWriter(indent: indent)
+                write(v, &w, opaque: false)
+                #expect(w.bytes == expected, "\(v.jsonText())")
+            }
+        }
+    }
+
     @Test func prettyArrayWrittenElementByElementIsTheSameText() {
         let items: [Value] = [.object(Fields([("a", .number("1")), ("b", .array([.string("x"), .null]))])), .array([]), .string("s")]
         var streamed = Array("[\n".utf8)
