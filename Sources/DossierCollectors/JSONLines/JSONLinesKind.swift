@@ -94,10 +94,9 @@ struct JSONLinesFormat: RecordFileFormat {
         } catch {
             reason = "line is not JSON (\(error.message) at column \(error.column))"
         }
-        // Said as a scan says it, with its line: an index is built by a validating pass that does
-        // not parse whole lines (a key repeated off the lookup paths is not looked for), so the line
-        // may have been this way all along, and only "the file changed" would send the reader to
-        // rebuild the index in vain. Either may be the case: both are said.
+        // Said as a scan says it, with its line, and with the index: the build checked the line
+        // (every object's keys included), so the file most likely changed after it, but the line
+        // itself is what is wrong now, and where it is is what the reader needs.
         throw .unreadable("\(reason), where the lookup index points; if the file changed after the index was built, rebuild it",
                           file: file, line: try Self.lineNumber(at: range.offset, in: file, source: source), source: source)
     }

@@ -1,4 +1,5 @@
 import DossierModel
+import Foundation
 
 /// The values of a few dotted paths of one JSON Lines record, read without building the object
 /// (`dossier index` reads one or two fields of every line; building every line's `Fields` with all
@@ -13,8 +14,9 @@ import DossierModel
 /// deeper than 256.
 ///
 /// What it keeps of `JSON.parse` and `Fields`:
-/// - a repeated key on a path: the general path, where `JSON.parse` refuses it (a repeated key
-///   elsewhere is not looked for: its values are never read here);
+/// - a key given twice in one object, at any depth, on a path or not: the general path, where
+///   `JSON.parse` refuses it (so a line the prefilter skips, or an index build reads two fields of,
+///   is refused as a scan refuses it); an object of more than `maxKeys` keys also takes it;
 /// - keys are compared as Swift strings (canonical equivalence): a key or path component beyond
 ///   ASCII is compared through `String ==`, never by bytes;
 /// - a value that is an object (or null) is kept as `.null`: both have no `scalarText` and no
@@ -98,6 +100,9 @@ struct JSONProjection {
         let end: Int
         let projection: JSONProjection
         var i = 0
+        /// The keys of the objects being read, the innermost object's last: each new key is
+        /// compared with its object's earlier ones.
+        var keys: [(start: Int, end: Int, ascii: Bool)] = []
 
         init(p: UnsafePointer<UInt8>, end: Int, projection: JSONProjection) {
             self.p = p
@@ -106,6 +111,30 @@ struct JSONProjection {
         }
 
         static let maxDepth = 256
+        /// Keys compared one by one up to this many in an object; a larger object takes the general
+        /// path (which keeps a set).
+        static let maxKeys = 64
+
+        /// Records the key `p[start..<end]` of the object whose keys begin at `keys[first]`; false
+        /// when the object already has it (as bytes, or as Swift strings when either is beyond
+        /// ASCII: `JSON.parse` compares keys by canonical equivalence, so `K` and the Kelvin sign
+        /// are one key) or holds `maxKeys` keys.
+        @inline(__always)
+        mutating func newKey(_ start: Int, _ end: Int, ascii: Bool, first: Int) -> Bool {
+            guard keys.count - first < Self.maxKeys else { return false }
+            let length = end - start
+            for k in first..<keys.count {
+                let other = keys[k]
+                if ascii && other.ascii {
+                    if other.end - other.start == length, memcmp(p + other.start, p + start, length) == 0 { return false }
+                } else if String(decoding: UnsafeBufferPointer(start: p + other.start, count: other.end - other.start), as: UTF8.self)
+                            == String(decoding: UnsafeBufferPointer(start: p + start, count: length), as: UTF8.self) {
+                    return false
+                }
+            }
+            keys.append((start, end, ascii))
+            return true
+        }
 
         @inline(__always) mutating func skipSpace() {
             while i < end {
@@ -122,19 +151,19 @@ struct JSONProjection {
             i += 1
             skipSpace()
             if i < end, p[i] == 0x7D { i += 1; return true }
-            var seen: [Int] = []
+            let first = keys.count
+            defer { keys.removeLast(keys.count - first) }
             while true {
                 skipSpace()
                 guard i < end, p[i] == 0x22, let (ks, ke, ascii) = string() else { return false }
+                // A key given twice: JSON.parse refuses the line and says why.
+                guard newKey(ks, ke, ascii: ascii, first: first) else { return false }
                 skipSpace()
                 guard i < end, p[i] == 0x3A else { return false }
                 i += 1
                 skipSpace()
                 guard i < end else { return false }
                 if let c = projection.child(of: node, key: p, ks, ke, ascii: ascii) {
-                    // A key on a path given twice: JSON.parse refuses the line and says why.
-                    if seen.contains(c) { return false }
-                    seen.append(c)
                     let terminal = projection.nodes[c].terminal
                     if p[i] == 0x7B && !projection.nodes[c].children.isEmpty {
                         if let t = terminal { values[t] = .null }
@@ -206,9 +235,11 @@ struct JSONProjection {
                 i += 1
                 skipSpace()
                 if i < end, p[i] == 0x7D { i += 1; return true }
+                let first = keys.count
+                defer { keys.removeLast(keys.count - first) }
                 while true {
                     skipSpace()
-                    guard i < end, p[i] == 0x22, string() != nil else { return false }
+                    guard i < end, p[i] == 0x22, let (ks, ke, ascii) = string(), newKey(ks, ke, ascii: ascii, first: first) else { return false }
                     skipSpace()
                     guard i < end, p[i] == 0x3A else { return false }
                     i += 1
