@@ -86,6 +86,9 @@ struct Batch: AsyncParsableCommand {
     @Flag(name: .customLong("csv-bom"), help: "Start every CSV with a UTF-8 byte order mark.")
     var csvBOM = false
 
+    @Option(name: .long, help: ArgumentHelp("On a ledger: keep each archive this long, then 'dossier purge' deletes it (7d, 2w, 1m, P30D); default: the map's ledger.expires_after, else kept.", valueName: "period"))
+    var expires: Period?
+
     @Option(name: .long, help: ArgumentHelp("The JSON Lines report (default: report.jsonl in --out).", valueName: "file"))
     var report: String?
 
@@ -104,6 +107,7 @@ struct Batch: AsyncParsableCommand {
             for (given, name) in [(method, "--method"), (by, "--by"), (received, "--received"), (today, "--today")] where given != nil {
                 throw ValidationError("\(name) is for a batch on a ledger (--in-ledger or --ledger)")
             }
+            if expires != nil { throw ValidationError("--expires is for a batch on a ledger (--in-ledger or --ledger), whose purge deletes what expires") }
         }
     }
 
@@ -151,6 +155,7 @@ struct Batch: AsyncParsableCommand {
         options.csvBOM = csvBOM
         options.received = try shared.received(received, today: day)
         options.channel = channel
+        options.expires = expires
         if let method, let by { options.verification = RequestService.Verification(method: method, by: by) }
         options.report = report.map { URL(fileURLWithPath: $0) }
 

@@ -49,6 +49,9 @@ struct Worker: AsyncParsableCommand {
     @Flag(name: .customLong("csv-bom"), help: "Start every CSV with a UTF-8 byte order mark.")
     var csvBOM = false
 
+    @Option(name: .long, help: ArgumentHelp("Keep each archive this long, then 'dossier purge' deletes it (7d, 2w, 1m, P30D); default: the map's ledger.expires_after, else kept.", valueName: "period"))
+    var expires: Period?
+
     @OptionGroup var index: IndexOptions
 
     @Option(name: .long, help: ArgumentHelp("A file to touch whenever the worker looks for work or finishes a copy.", valueName: "file"))
@@ -77,7 +80,7 @@ struct Worker: AsyncParsableCommand {
         let service = try await options.service(indexFolder: index.folder, connections: jobs + 2)
         let stopping = StopOnSignal()
         defer { stopping.cancel() }
-        var settings = RequestService.WorkerOptions(jobs: jobs, packing: Packing(format: format, csvBOM: csvBOM), once: once)
+        var settings = RequestService.WorkerOptions(jobs: jobs, packing: Packing(format: format, csvBOM: csvBOM, expires: expires), once: once)
         settings.idleMaximum = .milliseconds(Int(idleMax * 1000))
         settings.heartbeat = heartbeat.map { URL(fileURLWithPath: $0) }
         print("worker: started (\(jobs) at a time\(once ? ", until nothing is due" : ""))")

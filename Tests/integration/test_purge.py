@@ -84,3 +84,33 @@ def test_bad_expiry(dossier, tmp_path, value, must):
 def test_bad_expires_after_in_the_map(dossier, tmp_path):
     path = make_samples_copy(tmp_path / "m", settings=("expires_after: 30 days",))
     assert_one_line_error(run(dossier, "validate", "--config", path), 64, "expires_after must be a period such as P30D")
+
+
+def test_expires_on_run_due_a_worker_and_a_ledger_batch(expiring_ledger, tmp_path):
+    """--expires overrides the map's expires_after (P30D here) wherever copy 1 is made in bulk; a batch
+    without a ledger has nothing to purge with and refuses it."""
+    ledger = expiring_ledger
+    due, _ = ledger.open([("email", ZOFIA)], "2026-11-02")
+    ledger.verify(due, "2026-11-02")
+    proc = ledger.run("run-due", "--expires", "7d", "--today", "2026-11-02")
+    assert proc.returncode == 0, proc.stderr
+    assert ledger.show(due)["deliveries"][0]["expires_on"] == "2026-11-09"
+
+    worked, _ = ledger.open([("email", "anna.backer@example.pl")], "2026-11-02")
+    ledger.verify(worked, "2026-11-02")
+    proc = ledger.run("worker", "--once", "--jobs", "1", "--expires", "2w", "--today", "2026-11-02")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert ledger.show(worked)["deliveries"][0]["expires_on"] == "2026-11-16"
+
+    manifest = tmp_path / "rows.csv"
+    manifest.write_text("request_id,email\nROW-1,jan.kowalczyk@example.pl\n", encoding="utf-8")
+    proc = ledger.run("batch", "--requests", manifest, "--method", "customer list", "--by", "A. Nowak (DPO)",
+                      "--expires", "1m", "--today", "2026-11-02")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    listed = json.loads(ledger.request("list", "--json", "--today", "2026-11-02").stdout)
+    batched = next(r for r in listed if r["reference"] == "ROW-1")
+    assert batched["deliveries"][0]["expires_on"] == "2026-12-02"
+
+    proc = ledger.run("batch", "--requests", manifest, "--out", tmp_path / "out", "--expires", "7d", ledger=False)
+    assert proc.returncode == 64 and "--expires" in proc.stderr, proc.stderr
+    assert not (tmp_path / "out").exists()

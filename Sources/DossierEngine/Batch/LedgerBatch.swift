@@ -22,6 +22,8 @@ public struct LedgerBatchOptions: Sendable {
     public var format: ArchiveFormat = .zip
     public var language: String?
     public var csvBOM = false
+    /// How long each copy is kept before `purge` deletes it; nil: the map's `ledger.expires_after`.
+    public var expires: Period?
     /// When and how the rows that do not say arrived.
     public var received: Day
     public var channel = "batch"
@@ -82,10 +84,10 @@ extension RequestService {
         for o in outcomes.values { _ = tally.add(o.status, 0) }
         progress(tally.progress(elapsed()), nil)
 
-        let csvBOM = options.csvBOM
+        let csvBOM = options.csvBOM, expires = options.expires
         let formatOf = formats
         let due = try await fulfilEach(work, jobs: options.jobs,
-                                       packing: { r in Packing(format: formatOf[r.id] ?? .zip, csvBOM: csvBOM) },
+                                       packing: { r in Packing(format: formatOf[r.id] ?? .zip, csvBOM: csvBOM, expires: expires) },
                                        stop: stop) { d in
             let o = Self.outcome(of: d, reference: referenceOf[d.request.id] ?? d.request.id)
             progress(tally.add(o.status, elapsed()), o)
