@@ -30,6 +30,10 @@ public struct PostgresEndpoint: Sendable {
     public var rootCertificates: String?
     /// Who is connecting, for messages: `source 'crm'` or `the ledger`.
     public var subject: String
+    /// How long to wait for a connection: the TCP connect, TLS and the server's start-up answer
+    /// (the URL's `connect_timeout`, in seconds, at least 2 as libpq reads it; default 10). A server
+    /// that accepts and never answers is given up after it.
+    public var connectTimeout: Int = 10
 
     /// The endpoint of a `kind: postgres` source.
     public init(source: Source, environment: [String: String] = ProcessInfo.processInfo.environment) throws(DossierError) {
@@ -98,10 +102,17 @@ public struct PostgresEndpoint: Sendable {
             guard let n = Int(p), (1...65_535).contains(n) else { throw fail("has a port that is not a number from 1 to 65535") }
             port = n
         }
+        var timeout = 10
+        if let t = query["connect_timeout"] {
+            // libpq waits forever for 0: a batch must not, so only a number of seconds is taken.
+            guard let n = Int(t), n >= 1 else { throw fail("has connect_timeout=\(t); it takes a number of seconds of at least 1") }
+            timeout = max(2, n)
+        }
         if host.isEmpty, socketFolder == nil { host = "localhost" }
         self.init(host: host, port: port, socketFolder: socketFolder, database: database, user: user,
                   password: url.percentEncodedPassword.flatMap { $0.removingPercentEncoding },
                   sslMode: mode, rootCertificates: query["sslrootcert"], subject: subject)
+        connectTimeout = timeout
     }
 
     /// Where, for messages: `127.0.0.1:5432, database 'crm', user 'reader'`.
@@ -112,7 +123,10 @@ public struct PostgresEndpoint: Sendable {
     /// postgres-nio's configuration: TLS as `sslmode` says, as libpq reads it (`prefer` and `require`
     /// encrypt without verifying the certificate, `verify-ca` checks the chain, `verify-full` also
     /// the host name).
-    public func configuration(readOnly: Bool = true) throws(DossierError) -> PostgresConnection.Configuration {
+    /// `lockTimeout`: the longest a statement waits for a lock another session holds (a writer's
+    /// `ACCESS EXCLUSIVE`, say), in seconds; nil: as the server is configured (the ledger waits for
+    /// its own advisory locks).
+    public func configuration(readOnly: Bool = true, lockTimeout: Int? = nil) throws(DossierError) -> PostgresConnection.Configuration {
         var config: PostgresConnection.Configuration
         if let folder = socketFolder {
             config = .init(unixSocketPath: folder.hasSuffix("/") ? "\(folder).s.PGSQL.\(port)" : "\(folder)/.s.PGSQL.\(port)",
@@ -121,7 +135,9 @@ public struct PostgresEndpoint: Sendable {
             config = .init(host: host, port: port, username: user, password: password, database: database, tls: try tls())
         }
         config.options.additionalStartupParameters = [("application_name", "dossier"), ("client_encoding", "UTF8")]
+        config.options.connectTimeout = .seconds(Int64(connectTimeout))
         if readOnly { config.options.additionalStartupParameters.append(("default_transaction_read_only", "on")) }
+        if let lockTimeout { config.options.additionalStartupParameters.append(("lock_timeout", "\(lockTimeout)s")) }
         return config
     }
 
@@ -143,6 +159,7 @@ public struct PostgresEndpoint: Sendable {
             config = .init(host: host, port: port, username: user, password: password, database: database, tls: tls)
         }
         config.options.additionalStartupParameters = [("application_name", "dossier"), ("client_encoding", "UTF8")]
+        config.options.connectTimeout = .seconds(Int64(connectTimeout))
         config.options.maximumConnections = max(1, connections)
         config.options.minimumConnections = 0
         return config

@@ -3,6 +3,7 @@ behaviour on both backends): migrations applied once by processes starting toget
 database's own refusal of a second copy 1, leases, and connection errors without the password."""
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -65,7 +66,7 @@ def test_a_lease_blocks_until_it_expires_then_is_taken_over(pg_ledger):
     assert pg_ledger.sql("SELECT count(*) FROM claims;").strip() == "0"
 
 
-@pytest.mark.parametrize("case", ["unset", "wrong_password", "nothing_listening"])
+@pytest.mark.parametrize("case", ["unset", "wrong_password", "nothing_listening", "never_answers"])
 def test_ledger_connection_errors_are_one_sentence_without_the_password(pg_ledger, case):
     good = pg_ledger.pg
     env = pg_ledger.env()
@@ -73,17 +74,29 @@ def test_ledger_connection_errors_are_one_sentence_without_the_password(pg_ledge
         env.pop(LEDGER_URL_VARIABLE)
     elif case == "wrong_password":
         env[LEDGER_URL_VARIABLE] = good.url.replace("ledger:", "ledger:NOT", 1)
-    else:
+    elif case == "nothing_listening":
         import socket
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         env[LEDGER_URL_VARIABLE] = good.url.replace(f":{good.port}/", f":{port}/")
+    import socket
+    silent = socket.socket()      # accepts (the kernel's backlog) and never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)
+    if case == "never_answers":
+        env[LEDGER_URL_VARIABLE] = good.url.replace(f":{good.port}/", f":{silent.getsockname()[1]}/") + \
+            ("&" if "?" in good.url else "?") + "connect_timeout=2"
+    started = time.monotonic()
     proc = subprocess.run(pg_ledger.argv("request", "list", ledger=False), cwd=pg_ledger.root, capture_output=True,
                           text=True, env=env, timeout=120)
+    silent.close()
+    if case == "never_answers":
+        assert time.monotonic() - started < 8
     code, words = {"unset": (64, [LEDGER_URL_VARIABLE, "not set"]),
                    "wrong_password": (73, ["ledger", "dossier_ledger", "28P01"]),
-                   "nothing_listening": (73, ["ledger", "connection refused"])}[case]
+                   "nothing_listening": (73, ["ledger", "connection refused"]),
+                   "never_answers": (73, ["ledger", "no answer in time"])}[case]
     line = assert_one_line_error(proc, code, *words)
     assert "pass/w@rd" not in line and "pass%2Fw%40rd" not in line
 

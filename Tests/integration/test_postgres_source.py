@@ -15,6 +15,8 @@ import json
 import os
 import re
 import subprocess
+import threading
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -278,6 +280,66 @@ def test_validate_names_a_query_that_does_not_run(dossier, pg_chinook, tmp_path)
     assert_one_line_error(proc, EX_USAGE, "no_such_table", "42P01", "map.yaml:")
 
 
+def test_a_yields_naming_a_column_the_query_does_not_return_is_an_error(dossier, pg_map, chinook_map, pg_chinook, tmp_path):
+    """As for SQLite: `validate` knows each lookup's columns and names the yields key and the column
+    (64, at the map's line); an export says which source and column (66), instead of a dataset whose
+    yields silently never give an identifier."""
+    text = pg_map.read_text(encoding="utf-8")
+    assert text.count("yields: { customer_id: CustomerId }") == 1
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(text.replace("yields: { customer_id: CustomerId }", "yields: { customer_id: NoSuchColumn }"), encoding="utf-8")
+    env = {URL_VARIABLE: pg_chinook.url}
+    proc = run_env(dossier, "validate", "--config", broken, env=env)
+    assert_one_line_error(proc, EX_USAGE, "broken.yaml:", "yields", "NoSuchColumn")
+    out = tmp_path / "out"
+    email = customers(chinook_map)[0][1]
+    proc = run_env(dossier, "export", "--config", broken, "--email", email, "--out", out, "--request-id", "R-1",
+                   "--as-of", AS_OF, env=env)
+    assert_one_line_error(proc, EX_NOINPUT, "source 'store'", "NoSuchColumn", "yields")
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_a_table_locked_by_a_writer_is_waited_for_a_bounded_time(dossier, pg_map, chinook_map, pg_chinook, tmp_path):
+    """A migration holds ACCESS EXCLUSIVE on a table a lookup reads: the lookup waits 5 s (lock_timeout,
+    as a SQLite source waits for its file's lock), then the export stops with one sentence and exit 75
+    (try again later), instead of waiting for ever; validate says the same."""
+    cluster = pg_chinook.cluster
+    holder_failed = []
+
+    def hold():
+        try:
+            cluster.psql("BEGIN; LOCK TABLE customer IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60); ROLLBACK;", db="chinook")
+        except RuntimeError as e:       # terminated below
+            holder_failed.append(str(e))
+
+    holder = threading.Thread(target=hold, daemon=True)
+    holder.start()
+    try:
+        for _ in range(100):
+            if cluster.psql("SELECT count(*) FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND relation = 'customer'::regclass;",
+                            db="chinook").strip() == "1":
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("the lock was not taken")
+        env = {URL_VARIABLE: pg_chinook.url}
+        email = customers(chinook_map)[0][1]
+        started = time.monotonic()
+        proc = run_env(dossier, "export", "--config", pg_map, "--email", email, "--out", tmp_path / "out",
+                       "--request-id", "R-1", "--as-of", AS_OF, env=env, timeout=60)
+        took = time.monotonic() - started
+        assert_one_line_error(proc, 75, "source 'store'", "locked by another session", "waited 5 s", "try again later")
+        assert 4.5 < took < 30, took
+        assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+        assert_one_line_error(run_env(dossier, "validate", "--config", pg_map, env=env, timeout=60), 75, "locked by another session")
+    finally:
+        cluster.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid();")
+        holder.join(timeout=30)
+    proc = run_env(dossier, "export", "--config", pg_map, "--email", email, "--out", tmp_path / "after",
+                   "--request-id", "R-2", "--as-of", AS_OF, env=env)
+    assert proc.returncode == 0, proc.stderr
+
+
 def test_an_identifier_the_column_cannot_hold_finds_nothing(dossier, pg_map, pg_chinook, tmp_path):
     """customer_id is an integer column: an id 'abc' finds no invoice (it is no error), and the run goes
     on in the same snapshot (the next lookups still work)."""
@@ -290,30 +352,74 @@ def test_an_identifier_the_column_cannot_hold_finds_nothing(dossier, pg_map, pg_
     assert len(records["store/invoices"]) == 7
 
 
-@pytest.mark.parametrize("case", ["unset", "wrong_password", "nothing_listening", "no_database", "not_a_url"])
-def test_connection_errors_are_one_sentence_without_the_password(dossier, pg_map, pg_chinook, tmp_path, case):
+@pytest.mark.parametrize("case", ["unset", "wrong_password", "nothing_listening", "no_database", "not_a_url",
+                                  "never_answers", "never_answers_default", "bad_connect_timeout"])
+def test_connection_errors_are_one_sentence_without_the_password(dossier, pg_map, pg_chinook, tmp_path, silent_server, case):
     good = pg_chinook
+    silent = good.url.replace(f":{good.port}/", f":{silent_server}/")
     urls = {
         "unset": None,
         "wrong_password": good.url.replace("p%40ss", "wrong-secret-p%40ss"),
         "nothing_listening": good.url.replace(f":{good.port}/", f":{free_port()}/"),
         "no_database": good.url.replace("/chinook?", "/no_such_db?"),
         "not_a_url": "host=127.0.0.1 user=x password=hunter2",
+        # a server that accepts the connection and never answers: given up after connect_timeout
+        # (at least 2 s, as libpq reads it), or 10 s without it; never a run that hangs
+        "never_answers": silent + "&connect_timeout=2",
+        "never_answers_default": silent,
+        "bad_connect_timeout": good.url + "&connect_timeout=0",
     }
     env = {} if urls[case] is None else {URL_VARIABLE: urls[case]}
+    started = time.monotonic()
     proc = run_env(dossier, "export", "--config", pg_map, "--email", "luisg@embraer.com.br", "--out", tmp_path / "out",
                    "--request-id", "R-1", "--as-of", AS_OF, env=env)
+    took = time.monotonic() - started
     expected = {
         "unset": ["source 'store'", URL_VARIABLE, "not set"],
         "wrong_password": ["source 'store'", "dossier_reader", "28P01"],
         "nothing_listening": ["source 'store'", "connection refused"],
         "no_database": ["source 'store'", "no_such_db", "3D000"],
         "not_a_url": ["source 'store'", URL_VARIABLE, "not a postgres:// URL"],
+        "never_answers": ["source 'store'", "no answer in time"],
+        "never_answers_default": ["source 'store'", "no answer in time"],
+        "bad_connect_timeout": ["source 'store'", "connect_timeout=0", "at least 1"],
     }[case]
+    if case == "never_answers":
+        assert 1.5 < took < 8, took
+    if case == "never_answers_default":
+        assert 9 < took < 20, took
     line = assert_one_line_error(proc, EX_NOINPUT, *expected)
     for secret in (good.password, "wrong-secret", "hunter2", "p%40ss"):
         assert secret not in line
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+@pytest.fixture(scope="module")
+def silent_server():
+    """A port on 127.0.0.1 that accepts connections and never sends a byte."""
+    import socket
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    held = []
+    stop = threading.Event()
+
+    def accept():
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join(timeout=5)
+    for c in held:
+        c.close()
+    server.close()
 
 
 def free_port() -> int:

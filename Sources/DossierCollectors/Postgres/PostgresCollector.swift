@@ -20,11 +20,12 @@ import PostgresNIO
 final class PostgresCollector: Collector {
     private let source: Source
     private let pool: PostgresSnapshotPool
+    private let context: CollectorContext
     /// The rewritten SQL of each dataset's lookup (`$1` for `:value`), by dataset and identifier kind.
     private let statements: [String: [String: String]]
 
-    private init(source: Source, pool: PostgresSnapshotPool) {
-        self.source = source; self.pool = pool
+    private init(source: Source, pool: PostgresSnapshotPool, context: CollectorContext) {
+        self.source = source; self.pool = pool; self.context = context
         var statements: [String: [String: String]] = [:]
         for dataset in source.datasets {
             for lookup in dataset.lookups { statements[dataset.id, default: [:]][lookup.kind.name] = PostgresSQL.positional(lookup.expression).sql }
@@ -32,9 +33,9 @@ final class PostgresCollector: Collector {
         self.statements = statements
     }
 
-    static func open(_ source: Source, endpoint: PostgresEndpoint, connections: Int) async throws(DossierError) -> PostgresCollector {
-        let pool = try await PostgresSnapshotPool.open(endpoint, connections: max(1, connections))
-        return PostgresCollector(source: source, pool: pool)
+    static func open(_ source: Source, endpoint: PostgresEndpoint, context: CollectorContext) async throws(DossierError) -> PostgresCollector {
+        let pool = try await PostgresSnapshotPool.open(endpoint, connections: max(1, context.concurrency))
+        return PostgresCollector(source: source, pool: pool, context: context)
     }
 
     func close() async { await pool.close() }
@@ -50,6 +51,7 @@ final class PostgresCollector: Collector {
             let sql = statements[dataset.id]?[lookup.kind.name] ?? PostgresSQL.positional(lookup.expression).sql
             do {
                 let rows = try await connection.query(Self.query(sql, value: id.value), logger: PostgresSnapshotPool.logger)
+                if let missing = missingYield(dataset, columns: rows.columns.map(\.name), lookup: lookup) { throw missing }
                 for try await row in rows {
                     let record = try Self.record(row, types: types, dataset: dataset, source: source)
                     try found(record, id)
@@ -88,9 +90,15 @@ final class PostgresCollector: Collector {
                 let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: PostgresSnapshotPool.logger)
                 for column in rows.columns where !names.contains(column.name) { names.append(column.name) }
                 for try await _ in rows {}
+                if let missing = missingYield(dataset, columns: rows.columns.map(\.name), lookup: lookup) {
+                    failure = missing
+                    break
+                }
             } catch {
                 if PostgresFailure.sqlState(error) == "25006" {
                     failure = Self.writes(lookup)
+                } else if PostgresFailure.sqlState(error) == "55P03" {
+                    failure = locked(dataset, lookup: lookup)
                 } else if let psql = error as? PSQLError, psql.code == .server {
                     failure = DossierError(.dataMap, "the query does not run against source '\(source.id)': \(PostgresFailure.serverMessage(psql))",
                                            at: lookup.location)
@@ -105,6 +113,25 @@ final class PostgresCollector: Collector {
         return names
     }
 
+    /// A `yields` path whose column the lookup does not return: it would never give an identifier
+    /// (in `validate` a map error at the `yields` key; in an export the source's error).
+    func missingYield(_ dataset: Dataset, columns: [String], lookup: Lookup) -> DossierError? {
+        for y in dataset.yields {
+            for path in y.paths where !columns.contains(path.components.first ?? "") {
+                return context.missingField("yields \(y.kind.name)", lacks: "the query returns no column '\(path)'", dataset: dataset,
+                                            source: source, at: y.location, in: lookup.location)
+            }
+        }
+        return nil
+    }
+
+    /// A table the lookup reads stayed locked by another session (`lock_timeout`): as a SQLite
+    /// source locked by a writer, exit 75, try again later.
+    func locked(_ dataset: Dataset, lookup: Lookup) -> DossierError {
+        DossierError(.busy, "source '\(source.id)', dataset '\(dataset.id)': a table the lookup reads is locked by another session "
+                     + "(waited \(PostgresSnapshotPool.lockTimeout) s); try again later", at: lookup.location)
+    }
+
     static func writes(_ lookup: Lookup) -> DossierError {
         DossierError(.dataMap, "the query would write to the database; lookups must only read", at: lookup.location)
     }
@@ -113,6 +140,7 @@ final class PostgresCollector: Collector {
     /// quote it, so only syntax and permission messages are passed on).
     func failure(_ error: any Error, lookup: Lookup, dataset: Dataset) -> DossierError {
         if PostgresFailure.sqlState(error) == "25006" { return Self.writes(lookup) }
+        if PostgresFailure.sqlState(error) == "55P03" { return locked(dataset, lookup: lookup) }
         if let psql = error as? PSQLError, psql.code == .server {
             return DossierError(.sourceUnreadable, "source '\(source.id)', dataset '\(dataset.id)': the query failed (\(PostgresFailure.serverMessage(psql)))",
                                 at: lookup.location)

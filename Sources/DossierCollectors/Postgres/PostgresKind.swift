@@ -68,6 +68,6 @@ enum PostgresKind: SourceKind {
     }
 
     static func open(_ source: Source, in context: CollectorContext) async throws(DossierError) -> any Collector {
-        try await PostgresCollector.open(source, endpoint: try PostgresEndpoint(source: source), connections: context.concurrency)
+        try await PostgresCollector.open(source, endpoint: try PostgresEndpoint(source: source), context: context)
     }
 }

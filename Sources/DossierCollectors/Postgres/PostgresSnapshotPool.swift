@@ -21,6 +21,10 @@ import PostgresNIO
 /// ```
 actor PostgresSnapshotPool {
     static let logger = Logger(label: "dossier.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
+    /// Seconds a lookup waits for a lock another session holds on what it reads (a writer's
+    /// `ACCESS EXCLUSIVE` during a migration, say) before it gives up: as long as a SQLite source
+    /// waits for its file's lock.
+    static let lockTimeout = 5
 
     private let endpoint: PostgresEndpoint
     private let configuration: PostgresConnection.Configuration
@@ -44,7 +48,7 @@ actor PostgresSnapshotPool {
     /// Connects the anchor and a first reading connection (side by side), exports the snapshot and
     /// reads the catalogue's extra types.
     static func open(_ endpoint: PostgresEndpoint, connections: Int) async throws(DossierError) -> PostgresSnapshotPool {
-        let configuration = try endpoint.configuration()
+        let configuration = try endpoint.configuration(lockTimeout: lockTimeout)
         let anchor: PostgresConnection, first: PostgresConnection
         do {
             async let a = connect(configuration, id: 0)
