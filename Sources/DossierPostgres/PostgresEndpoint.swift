@@ -126,7 +126,8 @@ public struct PostgresEndpoint: Sendable {
     /// `lockTimeout`: the longest a statement waits for a lock another session holds (a writer's
     /// `ACCESS EXCLUSIVE`, say), in seconds; nil: as the server is configured (the ledger waits for
     /// its own advisory locks).
-    public func configuration(readOnly: Bool = true, lockTimeout: Int? = nil) throws(DossierError) -> PostgresConnection.Configuration {
+    /// `statementTimeout`: the longest one statement may run, in seconds (the server cancels it).
+    public func configuration(readOnly: Bool = true, lockTimeout: Int? = nil, statementTimeout: Int? = nil) throws(DossierError) -> PostgresConnection.Configuration {
         var config: PostgresConnection.Configuration
         if let folder = socketFolder {
             config = .init(unixSocketPath: folder.hasSuffix("/") ? "\(folder).s.PGSQL.\(port)" : "\(folder)/.s.PGSQL.\(port)",
@@ -138,6 +139,7 @@ public struct PostgresEndpoint: Sendable {
         config.options.connectTimeout = .seconds(Int64(connectTimeout))
         if readOnly { config.options.additionalStartupParameters.append(("default_transaction_read_only", "on")) }
         if let lockTimeout { config.options.additionalStartupParameters.append(("lock_timeout", "\(lockTimeout)s")) }
+        if let statementTimeout { config.options.additionalStartupParameters.append(("statement_timeout", "\(statementTimeout)s")) }
         return config
     }
 

@@ -197,3 +197,15 @@ def test_map_errors(dossier, tmp_path, replace, must):
     assert replace[0] in text
     config.write_text(text.replace(replace[0], replace[1]), encoding="utf-8")
     assert_one_line_error(run(dossier, "validate", "--config", config), 64, must, "lms")
+
+
+def test_command_maps_match_the_published_schema(tmp_path):
+    """The keys of a command source are in Schemas/datamap.schema.json (they were missing from it)."""
+    import jsonschema
+    import yaml
+    schema = json.loads((Path(__file__).resolve().parents[2] / "Schemas" / "datamap.schema.json").read_text(encoding="utf-8"))
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    config = command_map(tmp_path, "ok")
+    assert [e.message for e in validator.iter_errors(yaml.safe_load(config.read_text(encoding="utf-8")))] == []
+    bad = config.read_text(encoding="utf-8").replace("environment: [LMS_TOKEN]", "environment: [LMS-TOKEN]")
+    assert list(validator.iter_errors(yaml.safe_load(bad)))

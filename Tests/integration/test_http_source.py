@@ -252,3 +252,19 @@ def test_list_map_errors(dossier, api, tmp_path, replace, must):
     assert replace[0] in text, replace[0]
     config.write_text(text.replace(replace[0], replace[1]), encoding="utf-8")
     assert_one_line_error(run(dossier, "validate", "--config", config), 64, must)
+
+
+def test_http_maps_match_the_published_schema(api, tmp_path):
+    """The keys of an http source and its datasets are in Schemas/datamap.schema.json: a map Dossier
+    accepts is one the schema accepts (they were missing from it)."""
+    import jsonschema
+    import yaml
+    schema = json.loads((Path(__file__).resolve().parents[2] / "Schemas" / "datamap.schema.json").read_text(encoding="utf-8"))
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    for lookup, extra in [("/next?email={value}", {"records": "data.items", "next": "links.next"}),
+                          ("/cursor?email={value}", {"records": "items", "cursor": "cursor", "cursor_param": "c"}),
+                          ("/pages?email={value}", {"records": ".", "page_param": "page"}),
+                          ("/search", {"records": "items", "method": "POST", "body": '\'{"email": "{value}"}\''}),
+                          ("email", {"records": "data", "list": "/recipients"})]:
+        config = http_map(tmp_path / str(abs(hash(lookup))), api, lookup, extra)
+        assert [e.message for e in validator.iter_errors(yaml.safe_load(config.read_text(encoding="utf-8")))] == [], lookup

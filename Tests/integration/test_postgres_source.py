@@ -340,6 +340,31 @@ def test_a_table_locked_by_a_writer_is_waited_for_a_bounded_time(dossier, pg_map
     assert proc.returncode == 0, proc.stderr
 
 
+def test_a_lookup_that_runs_past_the_source_timeout_is_cancelled(dossier, pg_map, chinook_map, pg_chinook, tmp_path):
+    """`timeout` (seconds one lookup may run, default 300) is the server's statement_timeout: a lookup
+    that runs longer is cancelled and the export stops with one sentence (66), never quoting the value;
+    a timeout out of 1-3600 is a map error at its line."""
+    text = pg_map.read_text(encoding="utf-8")
+    slow = text.replace(f"url_env: {URL_VARIABLE}", f"url_env: {URL_VARIABLE}\n    timeout: 1", 1) \
+               .replace("FROM customer WHERE lower(email) = :value", "FROM customer, pg_sleep(3) WHERE lower(email) = :value", 1)
+    assert slow.count("pg_sleep(3)") == 1 and slow.count("timeout: 1") == 1
+    path = tmp_path / "slow.yaml"
+    path.write_text(slow, encoding="utf-8")
+    env = {URL_VARIABLE: pg_chinook.url}
+    email = customers(chinook_map)[0][1]
+    started = time.monotonic()
+    proc = run_env(dossier, "export", "--config", path, "--email", email, "--out", tmp_path / "out",
+                   "--request-id", "R-1", "--as-of", AS_OF, env=env, timeout=60)
+    took = time.monotonic() - started
+    line = assert_one_line_error(proc, EX_NOINPUT, "slow.yaml:", "source 'store'", "cancelled the lookup", "timeout of 1 s")
+    assert email not in line
+    assert took < 2.9, took
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    for bad in ("0", "3601", "soon"):
+        path.write_text(slow.replace("timeout: 1", f"timeout: {bad}"), encoding="utf-8")
+        assert_one_line_error(run_env(dossier, "validate", "--config", path, env=env), EX_USAGE, "slow.yaml:", "timeout")
+
+
 def test_an_identifier_the_column_cannot_hold_finds_nothing(dossier, pg_map, pg_chinook, tmp_path):
     """customer_id is an integer column: an id 'abc' finds no invoice (it is no error), and the run goes
     on in the same snapshot (the next lookups still work)."""
@@ -469,8 +494,9 @@ def test_postgres_maps_match_the_published_schema(pg_map):
     given = f"url_env: {URL_VARIABLE}"
     assert given in text
     for keys in (given, "host: db.internal\n    port: 5433\n    database: crm\n    user: reader\n"
-                        "    password_env: CRM_PASSWORD\n    sslmode: verify-full"):
+                        "    password_env: CRM_PASSWORD\n    sslmode: verify-full", given + "\n    timeout: 60"):
         assert [e.message for e in validator.iter_errors(yaml.safe_load(text.replace(given, keys)))] == []
     # and what the loader refuses, the schema refuses too
-    for bad in ("url_env: A\n    host: h", "host: h\n    user: u", "url_env: A\n    path: x.sqlite", "url_env: A\n    sslmode: maybe"):
+    for bad in ("url_env: A\n    host: h", "host: h\n    user: u", "url_env: A\n    path: x.sqlite", "url_env: A\n    sslmode: maybe",
+                "url_env: A\n    timeout: 0"):
         assert list(validator.iter_errors(yaml.safe_load(text.replace(given, bad)))), bad

@@ -21,11 +21,13 @@ final class PostgresCollector: Collector {
     private let source: Source
     private let pool: PostgresSnapshotPool
     private let context: CollectorContext
+    /// Seconds one lookup may run (the server's `statement_timeout`).
+    private let timeout: Int
     /// The rewritten SQL of each dataset's lookup (`$1` for `:value`), by dataset and identifier kind.
     private let statements: [String: [String: String]]
 
-    private init(source: Source, pool: PostgresSnapshotPool, context: CollectorContext) {
-        self.source = source; self.pool = pool; self.context = context
+    private init(source: Source, pool: PostgresSnapshotPool, context: CollectorContext, timeout: Int) {
+        self.source = source; self.pool = pool; self.context = context; self.timeout = timeout
         var statements: [String: [String: String]] = [:]
         for dataset in source.datasets {
             for lookup in dataset.lookups { statements[dataset.id, default: [:]][lookup.kind.name] = PostgresSQL.positional(lookup.expression).sql }
@@ -33,9 +35,9 @@ final class PostgresCollector: Collector {
         self.statements = statements
     }
 
-    static func open(_ source: Source, endpoint: PostgresEndpoint, context: CollectorContext) async throws(DossierError) -> PostgresCollector {
-        let pool = try await PostgresSnapshotPool.open(endpoint, connections: max(1, context.concurrency))
-        return PostgresCollector(source: source, pool: pool, context: context)
+    static func open(_ source: Source, endpoint: PostgresEndpoint, context: CollectorContext, timeout: Int) async throws(DossierError) -> PostgresCollector {
+        let pool = try await PostgresSnapshotPool.open(endpoint, connections: max(1, context.concurrency), timeout: timeout)
+        return PostgresCollector(source: source, pool: pool, context: context, timeout: timeout)
     }
 
     func close() async { await pool.close() }
@@ -99,6 +101,8 @@ final class PostgresCollector: Collector {
                     failure = Self.writes(lookup)
                 } else if PostgresFailure.sqlState(error) == "55P03" {
                     failure = locked(dataset, lookup: lookup)
+                } else if PostgresFailure.sqlState(error) == "57014" {
+                    failure = cancelled(dataset, lookup: lookup)
                 } else if let psql = error as? PSQLError, psql.code == .server {
                     failure = DossierError(.dataMap, "the query does not run against source '\(source.id)': \(PostgresFailure.serverMessage(psql))",
                                            at: lookup.location)
@@ -132,6 +136,13 @@ final class PostgresCollector: Collector {
                      + "(waited \(PostgresSnapshotPool.lockTimeout) s); try again later", at: lookup.location)
     }
 
+    /// The server cancelled the lookup: it ran past the source's `timeout` (or an administrator
+    /// cancelled it).
+    func cancelled(_ dataset: Dataset, lookup: Lookup) -> DossierError {
+        DossierError(.sourceUnreadable, "source '\(source.id)', dataset '\(dataset.id)': the server cancelled the lookup "
+                     + "(it ran longer than the source's timeout of \(timeout) s, or an administrator cancelled it)", at: lookup.location)
+    }
+
     static func writes(_ lookup: Lookup) -> DossierError {
         DossierError(.dataMap, "the query would write to the database; lookups must only read", at: lookup.location)
     }
@@ -141,6 +152,7 @@ final class PostgresCollector: Collector {
     func failure(_ error: any Error, lookup: Lookup, dataset: Dataset) -> DossierError {
         if PostgresFailure.sqlState(error) == "25006" { return Self.writes(lookup) }
         if PostgresFailure.sqlState(error) == "55P03" { return locked(dataset, lookup: lookup) }
+        if PostgresFailure.sqlState(error) == "57014" { return cancelled(dataset, lookup: lookup) }
         if let psql = error as? PSQLError, psql.code == .server {
             return DossierError(.sourceUnreadable, "source '\(source.id)', dataset '\(dataset.id)': the query failed (\(PostgresFailure.serverMessage(psql)))",
                                 at: lookup.location)

@@ -15,12 +15,15 @@ import DossierPostgres
 ///       lookup: { email: SELECT * FROM contacts WHERE lower(email) = :value }
 /// ```
 ///
-/// or `host`, `port` (5432), `database`, `user`, `password_env` and `sslmode` (`prefer`) one by one.
+/// or `host`, `port` (5432), `database`, `user`, `password_env` and `sslmode` (`prefer`) one by one;
+/// `timeout`: the seconds one lookup may run (1-3600, default 300; the server cancels it after).
 /// Every lookup binds `:value` (as `$1`) and nothing else; the collector reads a whole run in one
 /// `REPEATABLE READ READ ONLY` snapshot.
 enum PostgresKind: SourceKind {
     static let name = "postgres"
-    static let sourceKeys: Set<String> = ["url_env", "host", "port", "database", "user", "password_env", "sslmode"]
+    static let sourceKeys: Set<String> = ["url_env", "host", "port", "database", "user", "password_env", "sslmode", "timeout"]
+    /// Seconds one lookup may run when the map does not say.
+    static let defaultTimeout = 300
 
     static func read(sourceKey key: String, _ value: MapNode, into source: inout Source) throws(DossierError) {
         switch key {
@@ -34,6 +37,10 @@ enum PostgresKind: SourceKind {
                 throw value.fail("sslmode must be one of \(PostgresEndpoint.SSLMode.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             source.options[key] = mode
+        case "timeout":
+            let seconds = try value.int()
+            guard (1...3600).contains(seconds) else { throw value.fail("timeout is a number of seconds from 1 to 3600") }
+            source.options[key] = String(seconds)
         case "url_env", "password_env":
             source.options[key] = try value.environmentVariableName(key)
         default:
@@ -68,6 +75,7 @@ enum PostgresKind: SourceKind {
     }
 
     static func open(_ source: Source, in context: CollectorContext) async throws(DossierError) -> any Collector {
-        try await PostgresCollector.open(source, endpoint: try PostgresEndpoint(source: source), context: context)
+        try await PostgresCollector.open(source, endpoint: try PostgresEndpoint(source: source), context: context,
+                                         timeout: source.options["timeout"].flatMap { Int($0) } ?? defaultTimeout)
     }
 }

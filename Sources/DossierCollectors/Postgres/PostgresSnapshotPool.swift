@@ -47,8 +47,8 @@ actor PostgresSnapshotPool {
 
     /// Connects the anchor and a first reading connection (side by side), exports the snapshot and
     /// reads the catalogue's extra types.
-    static func open(_ endpoint: PostgresEndpoint, connections: Int) async throws(DossierError) -> PostgresSnapshotPool {
-        let configuration = try endpoint.configuration(lockTimeout: lockTimeout)
+    static func open(_ endpoint: PostgresEndpoint, connections: Int, timeout: Int? = nil) async throws(DossierError) -> PostgresSnapshotPool {
+        let configuration = try endpoint.configuration(lockTimeout: lockTimeout, statementTimeout: timeout)
         let anchor: PostgresConnection, first: PostgresConnection
         do {
             async let a = connect(configuration, id: 0)
