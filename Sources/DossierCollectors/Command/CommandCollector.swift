@@ -127,7 +127,7 @@ struct CommandCollector: Collector {
                         return Outcome(stderr: kept, fromStderr: true)
                     }
                     var outcome = Outcome()
-                    outcome.failure = await Self.read(execution.standardOutput, subject: subject, each: each)
+                    outcome.failure = await Self.read(execution.standardOutput, subject: subject, at: source.location, each: each)
                     if outcome.failure != nil { try? execution.send(signal: .kill, toProcessGroup: true) }
                     // Standard error ends with the program (and whatever it started): then the
                     // watchdog is no longer needed.
@@ -173,7 +173,7 @@ struct CommandCollector: Collector {
     }
 
     /// Splits standard output into lines and hands each JSON object on; the first problem ends it.
-    static func read(_ output: SubprocessOutputSequence, subject: String,
+    static func read(_ output: SubprocessOutputSequence, subject: String, at location: SourceLocation?,
                      each: (Record) throws(DossierError) -> Void) async -> DossierError? {
         var pending: [UInt8] = []
         var total = 0, line = 0
@@ -184,10 +184,11 @@ struct CommandCollector: Collector {
             if text.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
             let value: Value
             do { value = try JSON.parse(text) } catch {
-                throw DossierError(.sourceUnreadable, "\(subject): line \(line) of the program's output is not JSON (\(error.message) at column \(error.column))")
+                throw DossierError(.sourceUnreadable, "\(subject): line \(line) of the program's output is not JSON (\(error.message) at column \(error.column))",
+                                   at: location)
             }
             guard case .object(let record) = value else {
-                throw DossierError(.sourceUnreadable, "\(subject): line \(line) of the program's output is not a JSON object")
+                throw DossierError(.sourceUnreadable, "\(subject): line \(line) of the program's output is not a JSON object", at: location)
             }
             try each(record)
         }
@@ -195,7 +196,7 @@ struct CommandCollector: Collector {
             for try await buffer in output {
                 total += buffer.count
                 if total > maxOutput {
-                    return DossierError(.sourceUnreadable, "\(subject): the program wrote more than \(maxOutput >> 20) MiB; stopped")
+                    return DossierError(.sourceUnreadable, "\(subject): the program wrote more than \(maxOutput >> 20) MiB; stopped", at: location)
                 }
                 buffer.withUnsafeBytes { pending.append(contentsOf: $0) }
                 var start = pending.startIndex
@@ -205,11 +206,12 @@ struct CommandCollector: Collector {
                 }
                 pending.removeSubrange(..<start)
                 if pending.count > maxLine {
-                    return DossierError(.sourceUnreadable, "\(subject): line \(line + 1) of the program's output is longer than \(maxLine >> 20) MiB; stopped")
+                    return DossierError(.sourceUnreadable, "\(subject): line \(line + 1) of the program's output is longer than \(maxLine >> 20) MiB; stopped",
+                                       at: location)
                 }
             }
         } catch {
-            return DossierError(.sourceUnreadable, "\(subject): the program's output could not be read (\(error))")
+            return DossierError(.sourceUnreadable, "\(subject): the program's output could not be read (\(error))", at: location)
         }
         if !pending.isEmpty {
             do throws(DossierError) { try emit(pending[...]) } catch { return error }
