@@ -70,6 +70,18 @@ public struct CollectorContext: Sendable {
         return DossierError(.sourceUnreadable, "source '\(source.id)', dataset '\(dataset.id)': \(lacks), which \(what) names", at: file)
     }
 
+    /// A `yields` path whose column a query does not return (`columns`): it would never give an
+    /// identifier. For the SQL kinds, whose lookups say their columns when prepared or run.
+    public func missingYield(_ dataset: Dataset, columns: [String], source: Source, in file: SourceLocation) -> DossierError? {
+        for y in dataset.yields {
+            for path in y.paths where !columns.contains(path.components.first ?? "") {
+                return missingField("yields \(y.kind.name)", lacks: "the query returns no column '\(path)'", dataset: dataset,
+                                    source: source, at: y.location, in: file)
+            }
+        }
+        return nil
+    }
+
     /// The file a dataset reads: its own `path`, else its source's.
     public func file(of dataset: Dataset, in source: Source) -> URL {
         map.resolve(path: dataset.path ?? source.path ?? "")

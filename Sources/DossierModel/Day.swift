@@ -15,12 +15,9 @@ extension Date {
         let seconds = Int(t.rounded(.down))
         let day = Day(ordinal: seconds / 86_400), time = seconds % 86_400
         return String(unsafeUninitializedCapacity: 20) { buf in
-            let zero = UInt8(ascii: "0")
-            func two(_ n: Int, at i: Int) { buf[i] = zero + UInt8(n / 10); buf[i + 1] = zero + UInt8(n % 10) }
-            two(day.year / 100, at: 0); two(day.year % 100, at: 2)
-            buf[4] = UInt8(ascii: "-"); two(day.month, at: 5); buf[7] = UInt8(ascii: "-"); two(day.day, at: 8)
-            buf[10] = UInt8(ascii: "T"); two(time / 3600, at: 11); buf[13] = UInt8(ascii: ":")
-            two(time / 60 % 60, at: 14); buf[16] = UInt8(ascii: ":"); two(time % 60, at: 17)
+            day.writeDigits(into: buf)
+            buf[10] = UInt8(ascii: "T"); Day.twoDigits(time / 3600, into: buf, at: 11); buf[13] = UInt8(ascii: ":")
+            Day.twoDigits(time / 60 % 60, into: buf, at: 14); buf[16] = UInt8(ascii: ":"); Day.twoDigits(time % 60, into: buf, at: 17)
             buf[19] = UInt8(ascii: "Z")
             return 20
         }
@@ -33,22 +30,12 @@ extension Date {
     public init?(utcTimestamp text: String) {
         var text = text
         let parsed: TimeInterval? = text.withUTF8 { b in
-            guard b.count == 20 || b.count == 24, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"), b[10] == UInt8(ascii: "T"),
-                  b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"), b[b.count - 1] == UInt8(ascii: "Z") else { return nil }
-            func number(_ range: Range<Int>) -> Int? {
-                var n = 0
-                for i in range {
-                    guard b[i] >= UInt8(ascii: "0"), b[i] <= UInt8(ascii: "9") else { return nil }
-                    n = n * 10 + Int(b[i] - UInt8(ascii: "0"))
-                }
-                return n
-            }
-            guard let y = number(0..<4), let mo = number(5..<7), let d = number(8..<10), let h = number(11..<13),
-                  let mi = number(14..<16), let s = number(17..<19), h < 24, mi < 60, s < 60,
-                  let day = Day(year: y, month: mo, day: d) else { return nil }
+            guard b.count == 20 || b.count == 24, b[10] == UInt8(ascii: "T"), b[13] == UInt8(ascii: ":"),
+                  b[16] == UInt8(ascii: ":"), b[b.count - 1] == UInt8(ascii: "Z"), let day = Day.read(b) else { return nil }
+            guard let h = Day.decimal(b, 11..<13), let mi = Day.decimal(b, 14..<16), let s = Day.decimal(b, 17..<19), h < 24, mi < 60, s < 60 else { return nil }
             var milliseconds = 0
             if b.count == 24 {
-                guard b[19] == UInt8(ascii: "."), let ms = number(20..<23) else { return nil }
+                guard b[19] == UInt8(ascii: "."), let ms = Day.decimal(b, 20..<23) else { return nil }
                 milliseconds = ms
             }
             // Before 2001 Foundation's arithmetic differs in the last bit: left to it.
@@ -82,22 +69,36 @@ public struct Day: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// list parses three of them a request).
     public init?(_ text: String) {
         var text = text
-        guard text.utf8.count == 10 else { return nil }
-        let parsed: (Int, Int, Int)? = text.withUTF8 { b in
-            guard b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-") else { return nil }
-            func number(_ range: Range<Int>) -> Int? {
-                var n = 0
-                for i in range {
-                    guard b[i] >= UInt8(ascii: "0"), b[i] <= UInt8(ascii: "9") else { return nil }
-                    n = n * 10 + Int(b[i] - UInt8(ascii: "0"))
-                }
-                return n
-            }
-            guard let y = number(0..<4), let m = number(5..<7), let d = number(8..<10) else { return nil }
-            return (y, m, d)
+        guard text.utf8.count == 10, let day = text.withUTF8({ Day.read($0) }) else { return nil }
+        self = day
+    }
+
+    /// The day written `YYYY-MM-DD` in the first ten bytes of `b`, or nil.
+    static func read(_ b: UnsafeBufferPointer<UInt8>) -> Day? {
+        guard b.count >= 10, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
+              let y = decimal(b, 0..<4), let m = decimal(b, 5..<7), let d = decimal(b, 8..<10) else { return nil }
+        return Day(year: y, month: m, day: d)
+    }
+
+    /// The number written in ASCII digits at `range` of `b`, or nil if any byte is not a digit.
+    static func decimal(_ b: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Int? {
+        var n = 0
+        for i in range {
+            guard b[i] >= UInt8(ascii: "0"), b[i] <= UInt8(ascii: "9") else { return nil }
+            n = n * 10 + Int(b[i] - UInt8(ascii: "0"))
         }
-        guard let (y, m, d) = parsed else { return nil }
-        self.init(year: y, month: m, day: d)
+        return n
+    }
+
+    /// Writes `YYYY-MM-DD` into the first ten bytes of `buf` (a year from 0 to 9999).
+    func writeDigits(into buf: UnsafeMutableBufferPointer<UInt8>) {
+        Day.twoDigits(year / 100, into: buf, at: 0); Day.twoDigits(year % 100, into: buf, at: 2)
+        buf[4] = UInt8(ascii: "-"); Day.twoDigits(month, into: buf, at: 5)
+        buf[7] = UInt8(ascii: "-"); Day.twoDigits(day, into: buf, at: 8)
+    }
+
+    static func twoDigits(_ n: Int, into buf: UnsafeMutableBufferPointer<UInt8>, at i: Int) {
+        buf[i] = UInt8(ascii: "0") + UInt8(n / 10); buf[i + 1] = UInt8(ascii: "0") + UInt8(n % 10)
     }
 
     public var description: String {
@@ -105,13 +106,7 @@ public struct Day: Sendable, Hashable, Comparable, CustomStringConvertible {
         // was a quarter of `request list --json` over 100,000 requests.
         guard (0...9999).contains(year) else { return "\(year)-\(Day.twoDigits(month))-\(Day.twoDigits(day))" }
         return String(unsafeUninitializedCapacity: 10) { buf in
-            let zero = UInt8(ascii: "0")
-            buf[0] = zero + UInt8(year / 1000); buf[1] = zero + UInt8(year / 100 % 10)
-            buf[2] = zero + UInt8(year / 10 % 10); buf[3] = zero + UInt8(year % 10)
-            buf[4] = UInt8(ascii: "-")
-            buf[5] = zero + UInt8(month / 10); buf[6] = zero + UInt8(month % 10)
-            buf[7] = UInt8(ascii: "-")
-            buf[8] = zero + UInt8(day / 10); buf[9] = zero + UInt8(day % 10)
+            writeDigits(into: buf)
             return 10
         }
     }

@@ -154,10 +154,16 @@ public enum JSON {
     static let `false` = Array("false".utf8)
     static let base64Open = Array("{\"base64\":".utf8)
 
-    static let spaces = [UInt8](repeating: UInt8(ascii: " "), count: 64)
+    /// Spaces to indent with, from a literal (no array to reach through a lazy global and retain on
+    /// every line).
+    static let spaces: StaticString = "                                                                "
 
     static func appendSpaces(_ n: Int, to out: inout [UInt8]) {
-        if n <= spaces.count { out.append(contentsOf: spaces[0..<n]) } else { out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: n)) }
+        if n <= spaces.utf8CodeUnitCount {
+            out.append(contentsOf: UnsafeBufferPointer(start: spaces.utf8Start, count: n))
+        } else {
+            out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: n))
+        }
     }
 
     /// Why a text is not JSON, with the 1-based column of the first offending byte.

@@ -25,18 +25,9 @@ public struct PrettyJSONWriter {
         self.bytes = bytes
     }
 
-    /// A new line and the spaces of an indent, from a literal (no array to reach through a lazy
-    /// global and retain on every line).
-    private static let newLineAndSpaces: StaticString = "\n                                                                "
-
     private mutating func newLine(indent: Int) {
-        let literal = Self.newLineAndSpaces
-        if indent < literal.utf8CodeUnitCount {
-            bytes.append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: indent + 1))
-        } else {
-            bytes.append(0x0A)
-            JSON.appendSpaces(indent, to: &bytes)
-        }
+        bytes.append(0x0A)
+        JSON.appendSpaces(indent, to: &bytes)
     }
 
     /// Before a member or element: the separator from the previous one, a new line, the indent.

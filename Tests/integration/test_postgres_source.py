@@ -67,6 +67,14 @@ def pg_map_text(sqlite_map_text: str) -> str:
     return text
 
 
+def timed_export(dossier, config, email, out, env) -> tuple[subprocess.CompletedProcess, float]:
+    """One export of `email` as request R-1, and the seconds it took."""
+    started = time.monotonic()
+    proc = run_env(dossier, "export", "--config", config, "--email", email, "--out", out, "--request-id", "R-1",
+                   "--as-of", AS_OF, env=env, timeout=60)
+    return proc, time.monotonic() - started
+
+
 def run_env(dossier, *args, env=None, timeout=300) -> subprocess.CompletedProcess:
     full = {k: v for k, v in os.environ.items() if k != URL_VARIABLE}
     full.update(env or {})
@@ -324,10 +332,7 @@ def test_a_table_locked_by_a_writer_is_waited_for_a_bounded_time(dossier, pg_map
             pytest.fail("the lock was not taken")
         env = {URL_VARIABLE: pg_chinook.url}
         email = customers(chinook_map)[0][1]
-        started = time.monotonic()
-        proc = run_env(dossier, "export", "--config", pg_map, "--email", email, "--out", tmp_path / "out",
-                       "--request-id", "R-1", "--as-of", AS_OF, env=env, timeout=60)
-        took = time.monotonic() - started
+        proc, took = timed_export(dossier, pg_map, email, tmp_path / "out", env)
         assert_one_line_error(proc, 75, "source 'store'", "locked by another session", "waited 5 s", "try again later")
         assert 4.5 < took < 30, took
         assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
@@ -352,10 +357,7 @@ def test_a_lookup_that_runs_past_the_source_timeout_is_cancelled(dossier, pg_map
     path.write_text(slow, encoding="utf-8")
     env = {URL_VARIABLE: pg_chinook.url}
     email = customers(chinook_map)[0][1]
-    started = time.monotonic()
-    proc = run_env(dossier, "export", "--config", path, "--email", email, "--out", tmp_path / "out",
-                   "--request-id", "R-1", "--as-of", AS_OF, env=env, timeout=60)
-    took = time.monotonic() - started
+    proc, took = timed_export(dossier, path, email, tmp_path / "out", env)
     line = assert_one_line_error(proc, EX_NOINPUT, "slow.yaml:", "source 'store'", "cancelled the lookup", "timeout of 1 s")
     assert email not in line
     assert took < 2.9, took
@@ -395,10 +397,7 @@ def test_connection_errors_are_one_sentence_without_the_password(dossier, pg_map
         "bad_connect_timeout": good.url + "&connect_timeout=0",
     }
     env = {} if urls[case] is None else {URL_VARIABLE: urls[case]}
-    started = time.monotonic()
-    proc = run_env(dossier, "export", "--config", pg_map, "--email", "luisg@embraer.com.br", "--out", tmp_path / "out",
-                   "--request-id", "R-1", "--as-of", AS_OF, env=env)
-    took = time.monotonic() - started
+    proc, took = timed_export(dossier, pg_map, "luisg@embraer.com.br", tmp_path / "out", env)
     expected = {
         "unset": ["source 'store'", URL_VARIABLE, "not set"],
         "wrong_password": ["source 'store'", "dossier_reader", "28P01"],

@@ -53,7 +53,7 @@ final class PostgresCollector: Collector {
             let sql = statements[dataset.id]?[lookup.kind.name] ?? PostgresSQL.positional(lookup.expression).sql
             do {
                 let rows = try await connection.query(Self.query(sql, value: id.value), logger: PostgresSnapshotPool.logger)
-                if let missing = missingYield(dataset, columns: rows.columns.map(\.name), lookup: lookup) { throw missing }
+                if let missing = context.missingYield(dataset, columns: rows.columns.map(\.name), source: source, in: lookup.location) { throw missing }
                 for try await row in rows {
                     let record = try Self.record(row, types: types, dataset: dataset, source: source)
                     try found(record, id)
@@ -92,17 +92,15 @@ final class PostgresCollector: Collector {
                 let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: PostgresSnapshotPool.logger)
                 for column in rows.columns where !names.contains(column.name) { names.append(column.name) }
                 for try await _ in rows {}
-                if let missing = missingYield(dataset, columns: rows.columns.map(\.name), lookup: lookup) {
+                if let missing = context.missingYield(dataset, columns: rows.columns.map(\.name), source: source, in: lookup.location) {
                     failure = missing
                     break
                 }
             } catch {
-                if PostgresFailure.sqlState(error) == "25006" {
-                    failure = Self.writes(lookup)
-                } else if PostgresFailure.sqlState(error) == "55P03" {
-                    failure = locked(dataset, lookup: lookup)
-                } else if PostgresFailure.sqlState(error) == "57014" {
-                    failure = cancelled(dataset, lookup: lookup)
+                // A write, a lock or a cancellation is said as in an export; any other server error
+                // is the map's query that does not run.
+                if let known = refusal(error, lookup: lookup, dataset: dataset) {
+                    failure = known
                 } else if let psql = error as? PSQLError, psql.code == .server {
                     failure = DossierError(.dataMap, "the query does not run against source '\(source.id)': \(PostgresFailure.serverMessage(psql))",
                                            at: lookup.location)
@@ -115,18 +113,6 @@ final class PostgresCollector: Collector {
         await pool.release(connection, clean: failure == nil)
         if let failure { throw failure }
         return names
-    }
-
-    /// A `yields` path whose column the lookup does not return: it would never give an identifier
-    /// (in `validate` a map error at the `yields` key; in an export the source's error).
-    func missingYield(_ dataset: Dataset, columns: [String], lookup: Lookup) -> DossierError? {
-        for y in dataset.yields {
-            for path in y.paths where !columns.contains(path.components.first ?? "") {
-                return context.missingField("yields \(y.kind.name)", lacks: "the query returns no column '\(path)'", dataset: dataset,
-                                            source: source, at: y.location, in: lookup.location)
-            }
-        }
-        return nil
     }
 
     /// A table the lookup reads stayed locked by another session (`lock_timeout`): as a SQLite
@@ -143,6 +129,17 @@ final class PostgresCollector: Collector {
                      + "(it ran longer than the source's timeout of \(timeout) s, or an administrator cancelled it)", at: lookup.location)
     }
 
+    /// The lookup ran and the server refused it a write, a lock or more time: said in the same
+    /// words by `validate` and an export; nil for any other error.
+    func refusal(_ error: any Error, lookup: Lookup, dataset: Dataset) -> DossierError? {
+        switch PostgresFailure.sqlState(error) {
+        case "25006": return Self.writes(lookup)                 // read_only_sql_transaction
+        case "55P03": return locked(dataset, lookup: lookup)      // lock_not_available (lock_timeout)
+        case "57014": return cancelled(dataset, lookup: lookup)   // query_canceled (statement_timeout)
+        default: return nil
+        }
+    }
+
     static func writes(_ lookup: Lookup) -> DossierError {
         DossierError(.dataMap, "the query would write to the database; lookups must only read", at: lookup.location)
     }
@@ -150,9 +147,7 @@ final class PostgresCollector: Collector {
     /// A failed lookup, in one sentence without the identifier (a server message about a value may
     /// quote it, so only syntax and permission messages are passed on).
     func failure(_ error: any Error, lookup: Lookup, dataset: Dataset) -> DossierError {
-        if PostgresFailure.sqlState(error) == "25006" { return Self.writes(lookup) }
-        if PostgresFailure.sqlState(error) == "55P03" { return locked(dataset, lookup: lookup) }
-        if PostgresFailure.sqlState(error) == "57014" { return cancelled(dataset, lookup: lookup) }
+        if let known = refusal(error, lookup: lookup, dataset: dataset) { return known }
         if let psql = error as? PSQLError, psql.code == .server {
             return DossierError(.sourceUnreadable, "source '\(source.id)', dataset '\(dataset.id)': the query failed (\(PostgresFailure.serverMessage(psql)))",
                                 at: lookup.location)

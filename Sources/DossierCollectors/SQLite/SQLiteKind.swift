@@ -149,13 +149,7 @@ final class SQLiteCollector: Collector {
 
     /// A `yields` path whose column the query does not return: it would never give an identifier.
     func missingYield(_ dataset: Dataset, columns: [String]) -> DossierError? {
-        for y in dataset.yields {
-            for path in y.paths where !columns.contains(path.components.first ?? "") {
-                return context.missingField("yields \(y.kind.name)", lacks: "the query returns no column '\(path)'", dataset: dataset,
-                                            source: source, at: y.location, in: SourceLocation(file: file.path))
-            }
-        }
-        return nil
+        context.missingYield(dataset, columns: columns, source: source, in: SourceLocation(file: file.path))
     }
 
     static func writes(_ lookup: Lookup) -> DossierError {
