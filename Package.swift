@@ -35,6 +35,8 @@ let package = Package(
                        providers: [.apt(["libxml2-dev"])]),
         // The XML lookup index: a SAX2 scan giving each record's exact byte range, and its read-back.
         .target(name: "CXMLIndex", dependencies: ["CLibXML2"], path: "Sources/C/CXMLIndex", exclude: ["test"]),
+        // mallopt for the CLI's start: <malloc.h> is not in Swift's Glibc module.
+        .target(name: "CAllocator", path: "Sources/C/CAllocator"),
         // libphonenumber ships no pkg-config file: a small C++ target with a C interface.
         .target(name: "CPhoneNumber", path: "Sources/C/CPhoneNumber",
                 linkerSettings: [.linkedLibrary("phonenumber"), .linkedLibrary("protobuf")]),
@@ -105,6 +107,7 @@ let package = Package(
         ]),
         .executableTarget(name: "dossier", dependencies: [
             "DossierEngine", "DossierModel", "DossierMap", "DossierLedger", "DossierArchive", "DossierCollectors", "DossierTransmission",
+            "CAllocator",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
