@@ -325,7 +325,9 @@ public final class RequestService: Sendable {
             guard copy == r.deliveries.count + 1 else {
                 throw DossierError(.refused, "request \(r.id) received copy \(copy - 1) from another process meanwhile")
             }
-            try removeLeftovers(of: current, in: archives)
+            // Only a claim taken over from a process that is gone can find files of an unfinished
+            // copy: the folder is listed then, not for every copy (it holds every copy delivered).
+            if claim.recovered { try removeLeftovers(of: current, in: archives) }
             let name = "dossier-\(r.id)-copy\(copy).\(format.fileExtension)"
             var export = ExportRequest(identifiers: current.identifiers.map { ($0.kind, $0.value) }, format: format,
                                        outputDirectory: archives, requestID: r.id, asOf: now(), language: current.language,
@@ -400,8 +402,9 @@ public final class RequestService: Sendable {
         }
     }
 
-        /// What a process killed while producing a copy may have left: a staging folder, a partial
-    /// archive, or a finished archive whose delivery was never recorded. Runs under the claim.
+    /// What a process killed while producing a copy may have left: a staging folder, a partial
+    /// archive, or a finished archive whose delivery was never recorded. Runs under a claim taken
+    /// over from that process (`Claim.recovered`).
     func removeLeftovers(of r: RequestRecord, in archives: URL) throws(DossierError) {
         let fm = FileManager.default
         guard let names = try? fm.contentsOfDirectory(atPath: archives.path) else { return }

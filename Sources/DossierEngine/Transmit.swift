@@ -62,6 +62,13 @@ extension RequestService {
         let claim = try await ledger.claim(id, at: now())
         let renewal = renewing(claim)
         defer { renewal?.cancel() }
+        // Taken over from a process that died producing a copy: what it left goes, as `deliver` does.
+        if claim.recovered, let archives = try? archiveFolder() {
+            do throws(DossierError) { try removeLeftovers(of: try await request(id), in: archives) } catch {
+                try? await ledger.release(claim)
+                throw error
+            }
+        }
         let file = TransmittedFile(url: URL(fileURLWithPath: delivery.path), name: URL(fileURLWithPath: delivery.path).lastPathComponent,
                                    contentType: Self.contentType(delivery.format), size: delivery.size, sha256: delivery.sha256,
                                    idempotencyKey: Self.idempotencyKey(requestID: id, delivery: delivery, destination: destination.recorded))

@@ -375,7 +375,8 @@ public final class PostgresLedger: Ledger {
     public func claim(_ id: String, at: Date) async throws(DossierError) -> Claim {
         let token = UUID().uuidString
         let owner = self.owner, lease = String(leaseSeconds)
-        try await transaction("claim the request") { c in
+        let recovered: Bool = try await transaction("claim the request") { c in
+            var recovered = false
             guard try await !Self.rows(c, "SELECT 1 FROM requests WHERE id = $1", [id]).isEmpty else {
                 throw DossierError(.usage, "there is no request \(id) in the ledger")
             }
@@ -387,13 +388,15 @@ public final class PostgresLedger: Ledger {
                 }
                 try await Self.execute(c, "DELETE FROM claims WHERE request_id = $1", [id])
                 try await Self.appendAudit(c, at: at, request: id, action: "claim_recovered", detail: [("owner", Self.text(held["owner"]) ?? "?")])
+                recovered = true
             }
             try await Self.execute(c, """
                 INSERT INTO claims (request_id, token, owner, started_at, expires_at)
                 VALUES ($1, $2, $3, $4, clock_timestamp() + make_interval(secs => $5))
                 """, [id, token, owner, AuditChain.timestamp(at), lease])
+            return recovered
         }
-        return Claim(requestID: id, token: token)
+        return Claim(requestID: id, token: token, recovered: recovered)
     }
 
     /// `FOR UPDATE SKIP LOCKED` picks a request no other transaction is claiming right now; the
@@ -402,7 +405,7 @@ public final class PostgresLedger: Ledger {
         let excluded = "{" + excluding.sorted().map { "\"" + $0 + "\"" }.joined(separator: ",") + "}"
         let token = UUID().uuidString
         let owner = self.owner, lease = String(leaseSeconds)
-        let taken: String? = try await transaction("claim the next request") { c in
+        let taken: (id: String, recovered: Bool)? = try await transaction("claim the next request") { c in
             guard let id = Self.text(try await Self.rows(c, """
                 SELECT r.id FROM requests r
                 WHERE r.status IN ('verified', 'extended') AND r.verified_at IS NOT NULL
@@ -414,16 +417,18 @@ public final class PostgresLedger: Ledger {
                 LIMIT 1
                 FOR UPDATE OF r SKIP LOCKED
                 """, [excluded]).first?["id"]) else { return nil }
+            var recovered = false
             if let expired = try await Self.rows(c, "DELETE FROM claims WHERE request_id = $1 RETURNING owner", [id]).first {
                 try await Self.appendAudit(c, at: at, request: id, action: "claim_recovered", detail: [("owner", Self.text(expired["owner"]) ?? "?")])
+                recovered = true
             }
             try await Self.execute(c, """
                 INSERT INTO claims (request_id, token, owner, started_at, expires_at)
                 VALUES ($1, $2, $3, $4, clock_timestamp() + make_interval(secs => $5))
                 """, [id, token, owner, AuditChain.timestamp(at), lease])
-            return id
+            return (id, recovered)
         }
-        return taken.map { Claim(requestID: $0, token: token) }
+        return taken.map { Claim(requestID: $0.id, token: token, recovered: $0.recovered) }
     }
 
     public func renew(_ claim: Claim) async throws(DossierError) {

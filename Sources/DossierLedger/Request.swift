@@ -285,6 +285,14 @@ public struct RequestChange: Sendable {
 public struct Claim: Sendable {
     public let requestID: String
     public let token: String
+    /// True when the claim was taken over from a process that is gone (its lease expired, or its
+    /// process ended without releasing it): only then can files of an unfinished copy be left in
+    /// the archives folder, since a process that fails releases its claim after removing its own.
+    public var recovered: Bool
+
+    public init(requestID: String, token: String, recovered: Bool = false) {
+        self.requestID = requestID; self.token = token; self.recovered = recovered
+    }
 }
 
 /// The outcome of `verifyAudit`.

@@ -234,7 +234,8 @@ public final class SQLiteLedger: Ledger {
 
     public func claim(_ id: String, at: Date) throws(DossierError) -> Claim {
         let token = UUID().uuidString
-        try write("claim the request") { db in
+        let recovered: Bool = try write("claim the request") { db in
+            var recovered = false
             if let row = try Row.fetchOne(db, sql: "SELECT pid, host, started_at FROM claims WHERE request_id = ?", arguments: [id]) {
                 let pid: Int32 = row["pid"], host: String = row["host"]
                 let alive = host != Self.hostName || kill(pid, 0) == 0 || errno != ESRCH
@@ -243,16 +244,18 @@ public final class SQLiteLedger: Ledger {
                 }
                 try db.execute(sql: "DELETE FROM claims WHERE request_id = ?", arguments: [id])
                 try Self.appendAudit(db, at: at, request: id, action: "claim_recovered", detail: [("pid", String(pid))])
+                recovered = true
             }
             try db.execute(sql: "INSERT INTO claims (request_id, token, pid, host, started_at) VALUES (?, ?, ?, ?, ?)",
                            arguments: [id, token, ProcessInfo.processInfo.processIdentifier, Self.hostName, Self.timestamp(at)])
+            return recovered
         }
-        return Claim(requestID: id, token: token)
+        return Claim(requestID: id, token: token, recovered: recovered)
     }
 
     public func claimNext(at: Date, excluding: Set<String>, approvedOnly: Bool) throws(DossierError) -> Claim? {
         let token = UUID().uuidString
-        let taken: String? = try write("claim the next request") { db in
+        let taken: (id: String, recovered: Bool)? = try write("claim the next request") { db in
             let candidates = try String.fetchAll(db, sql: """
                 SELECT r.id FROM requests r
                 WHERE r.status IN ('verified', 'extended') AND r.verified_at IS NOT NULL
@@ -261,19 +264,21 @@ public final class SQLiteLedger: Ledger {
                 ORDER BY r.deadline, r.id
                 """, arguments: [approvedOnly ? 1 : 0])
             for id in candidates where !excluding.contains(id) {
+                var recovered = false
                 if let row = try Row.fetchOne(db, sql: "SELECT pid, host FROM claims WHERE request_id = ?", arguments: [id]) {
                     let pid: Int32 = row["pid"], host: String = row["host"]
                     if host != Self.hostName || kill(pid, 0) == 0 || errno != ESRCH { continue }
                     try db.execute(sql: "DELETE FROM claims WHERE request_id = ?", arguments: [id])
                     try Self.appendAudit(db, at: at, request: id, action: "claim_recovered", detail: [("pid", String(pid))])
+                    recovered = true
                 }
                 try db.execute(sql: "INSERT INTO claims (request_id, token, pid, host, started_at) VALUES (?, ?, ?, ?, ?)",
                                arguments: [id, token, ProcessInfo.processInfo.processIdentifier, Self.hostName, Self.timestamp(at)])
-                return id
+                return (id, recovered)
             }
             return nil
         }
-        return taken.map { Claim(requestID: $0, token: token) }
+        return taken.map { Claim(requestID: $0.id, token: token, recovered: $0.recovered) }
     }
 
     public func release(_ claim: Claim) throws(DossierError) {

@@ -127,6 +127,48 @@ def test_a_request_claimed_by_a_live_process_is_skipped(ledger):
     assert ledger.show(ids[0])["deliveries"] == []
 
 
+def dead_claim(ledger: Ledger, rid: str) -> None:
+    """A claim on `rid` whose holder is gone: a process of this host that has ended (SQLite), a
+    lease that ran out (PostgreSQL)."""
+    if ledger.backend == "sqlite":
+        gone = subprocess.Popen(["true"])
+        gone.wait()
+        ledger.sqlite(f"INSERT INTO claims (request_id, token, pid, host, started_at) VALUES "
+                      f"('{rid}', 'dead', {gone.pid}, '{socket.gethostname()}', '2026-12-01T10:00:00Z')")
+    else:
+        ledger.sql(f"INSERT INTO claims (request_id, token, owner, started_at, expires_at) VALUES "
+                   f"('{rid}', 'dead', 'worker-9:13', now() - interval '2 hours', now() - interval '1 hour')")
+
+
+@pytest.mark.parametrize("how", ["fulfil", "run-due"])
+def test_a_claim_left_by_a_dead_process_is_taken_over_and_what_it_left_removed(ledger, how):
+    """What a process killed while producing copy 1 leaves in the archives folder (its staging
+    folder, a partial archive, a finished archive never recorded) is removed by the process that
+    takes its claim over, through `request fulfil` (claim) as through `run-due` (claimNext); another
+    request's files are not touched. A claim taken normally does not look for such files: the
+    folder, which holds every copy ever delivered, is listed only on a takeover."""
+    rid, other = open_verified(ledger, ["2026-11-20", "2026-11-21"])
+    ledger.archives.mkdir(parents=True, exist_ok=True)
+    staging = ledger.archives / f".dossier-staging-{rid}-0badf00d"
+    (staging / "bundle").mkdir(parents=True)
+    (staging / "bundle" / "manifest.json").write_text("{}")
+    left = [f".dossier-{rid}-copy1.zip.partial", f"dossier-{rid}-copy1.tar.gz"]
+    for name in left:
+        (ledger.archives / name).write_bytes(b"half")
+    (ledger.archives / f"dossier-{other}-copy1.tar.gz").write_bytes(b"not this request's")
+    dead_claim(ledger, rid)
+    if how == "fulfil":
+        proc = ledger.request("fulfil", rid, "--today", "2026-12-01")
+    else:
+        proc = ledger.run("run-due", "--today", "2026-12-01", "--limit", "1")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert [d["copy"] for d in ledger.show(rid)["deliveries"]] == [1]
+    assert ledger.archive_names() == sorted([f"dossier-{other}-copy1.tar.gz", f"dossier-{rid}-copy1.zip"])
+    assert ledger.sql(f"SELECT action FROM audit WHERE request_id = '{rid}' ORDER BY seq;").split() == [
+        "opened", "verified", "claim_recovered", "delivered"]
+    assert ledger.audit("verify").returncode == 0
+
+
 def test_run_due_killed_and_run_again_delivers_each_copy_once(ledger):
     ids = open_verified(ledger, [f"2026-11-{d:02d}" for d in range(2, 26)])
     kills = 0
