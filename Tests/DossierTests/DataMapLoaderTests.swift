@@ -1,5 +1,6 @@
 import DossierCollectors
-import DossierMap
+@testable import DossierMap
+import Foundation
 import DossierModel
 import Testing
 
@@ -114,5 +115,43 @@ import Testing
         let yaml = dataMapYAML(sources: csvSource).replacingOccurrences(of: "legal_basis: contract", with: "legal_basis: legitimate_interests")
         let error = try #require(throws: DossierError.self) { try load(yaml) }
         #expect(error.message.contains("legitimate_interest"))
+    }
+}
+
+/// The map's amounts and retention periods, checked by hand since 7 December, against the regular
+/// expressions they were checked with before (with ASCII digits: ICU's `\d` also took other scripts'
+/// digits, which `Period` and `Decimal` never read).
+@Suite struct MapTextTests {
+    static func matches(_ pattern: String, _ s: String) -> Bool {
+        s.range(of: pattern, options: .regularExpression) != nil
+    }
+    static let decimal = #"^[0-9]+(\.[0-9]+)?$"#
+    static let duration = #"^P(?!$)([0-9]+Y)?([0-9]+M)?([0-9]+W)?([0-9]+D)?(T(?=[0-9])([0-9]+H)?([0-9]+M)?([0-9]+S)?)?$"#
+
+    @Test(arguments: ["0", "25", "25.00", "0.5", "007", "1.2.3", ".5", "5.", "", " 5", "5 ", "-1", "+1", "1e3", "1,5", "١٢", "12a", "..", "3.14159"])
+    func amounts(_ s: String) {
+        #expect(DataMapLoader.isPlainDecimal(s) == Self.matches(Self.decimal, s), "\(s)")
+    }
+
+    @Test(arguments: ["P3Y", "P6M", "P1Y6M", "P2W", "P30D", "P1Y2M3W4D", "PT12H", "P1DT2H30M", "PT1S", "PT1H1M1S", "P0D",
+                      "P", "PT", "P1YT", "P1M1Y", "P1Y1Y", "P5", "PT5", "PT1H2", "p1y", "P1Y ", " P1Y", "P1DT", "P1H", "PT1D",
+                      "P١Y", "PP1Y", "P1YT1H1H", "P1W1D", "P1D1W", "P10000Y", "T1H", "P-1Y", "P1.5Y"])
+    func durations(_ s: String) {
+        #expect(DataMapLoader.isISO8601Duration(s) == Self.matches(Self.duration, s), "\(s)")
+    }
+
+    /// Every string of up to four symbols of the durations' alphabet, both ways.
+    @Test func everyShortDuration() {
+        let alphabet = ["P", "T", "1", "0", "Y", "M", "W", "D", "H", "S"]
+        var strings = [""]
+        var checked = 0
+        for _ in 1...4 {
+            strings = strings.flatMap { s in alphabet.map { s + $0 } }
+            for s in strings where DataMapLoader.isISO8601Duration(s) != Self.matches(Self.duration, s) {
+                Issue.record("'\(s)': by hand \(DataMapLoader.isISO8601Duration(s)), by the expression \(!DataMapLoader.isISO8601Duration(s))")
+            }
+            checked += strings.count
+        }
+        #expect(checked == 11_110)
     }
 }

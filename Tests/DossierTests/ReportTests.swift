@@ -1,4 +1,4 @@
-import DossierReport
+@testable import DossierReport
 import Foundation
 import Testing
 
@@ -24,5 +24,47 @@ import Testing
     @Test func aQuoteFollowedByACombiningMarkIsStillEscaped() {
         // One Character ("\"" + U+0301) to Swift, but a quote that ends an attribute to a browser.
         #expect(escaped("x\"\u{301} onclick=1") == "x&quot;\u{301} onclick=1")
+    }
+
+    /// `translated` as it was written with Foundation's `range(of:)`: the byte scan that replaced it
+    /// must give the same text.
+    static func reference(_ template: String, _ t: Translations) -> String {
+        var out = ""
+        var rest = template[...]
+        while let open = rest.range(of: "{{t.") {
+            guard let close = rest[open.upperBound...].range(of: "}}") else { break }
+            let key = rest[open.upperBound..<close.lowerBound]
+            guard key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." }) else {
+                out += rest[..<close.upperBound]
+                rest = rest[close.upperBound...]
+                continue
+            }
+            out += rest[..<open.lowerBound]
+            out += Report.htmlEscaped(t.texts[String(key)] ?? "")
+            rest = rest[close.upperBound...]
+        }
+        return out + rest
+    }
+
+    @Test(arguments: ["en", "pl"])
+    func everyTemplateTranslatedAsBefore(_ language: String) throws {
+        let t = try Translations(language: language)
+        let templates = EmbeddedResources.files.filter { $0.key.hasSuffix(".mustache") }
+        #expect(templates.count >= 10)
+        for (path, text) in templates {
+            let translated = Report.translated(text, t)
+            #expect(translated == Self.reference(text, t), "\(path) in \(language)")
+            #expect(!translated.contains("{{t."), "\(path) in \(language): a text left untranslated")
+        }
+    }
+
+    @Test(arguments: [
+        "", "plain", "{{t.page.title}}", "a{{t.page.title}}b{{t.page.skip}}c", "{{t.page.title", "{{t.}}",
+        "{{t.a b}} {{t.page.title}}", "{{t.page.title}}}}", "{{{t.page.title}}}", "{{t.zażółć}}x", "{{t.x\u{301}}}",
+        "{{t.page.title}}{{t.", "Łódź {{t.page.offline}} 🙂", "{{t.missing.key}}", "{{t.page-title}}",
+    ])
+    func oddTemplatesTranslatedAsBefore(_ template: String) throws {
+        let t = try Translations(language: "pl")
+        #expect(Report.translated(template, t) == Self.reference(template, t))
     }
 }
