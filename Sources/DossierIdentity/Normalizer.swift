@@ -81,6 +81,25 @@ public struct StandardNormalizer: IdentifierNormalizer {
         return String(decoding: key, as: UTF8.self)
     }
 
+    /// What a normalised phone depends on besides its text and region: the libphonenumber that
+    /// read it (its file's path, size and modification time: an upgrade brings new numbering
+    /// plans) and this program (its size and modification time: a new version may read phones
+    /// differently). A cache of normalised phones kept between runs is valid only under the same
+    /// identity. Nil when either cannot be known.
+    public static let phoneLibraryIdentity: String? = {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = buffer.withUnsafeMutableBufferPointer { dossier_phone_library($0.baseAddress, $0.count) }
+        guard n > 0 else { return nil }
+        let library = String(decoding: buffer.prefix(Int(n)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        func stamp(_ path: String) -> String? {
+            var info = stat()
+            guard stat(path, &info) == 0 else { return nil }
+            return "\(info.st_size) \(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
+        }
+        guard let lib = stamp(library), let program = stamp("/proc/self/exe") else { return nil }
+        return "libphonenumber \(library) \(lib); program \(program)"
+    }()
+
     /// The E.164 form of a phone number, or nil when libphonenumber finds no possible number.
     public static func e164(_ text: String, region: String) -> String? {
         var buffer = [CChar](repeating: 0, count: 64)

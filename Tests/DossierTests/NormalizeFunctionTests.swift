@@ -75,3 +75,65 @@ import Testing
         #expect(SQLiteCollector.holdsReplacementCharacter(c.0) == c.0.unicodeScalars.contains("\u{FFFD}"))
     }
 }
+
+/// Normalised phones kept between runs (`KeptPhones`): read back as written, and only whole, under
+/// the same region and identity.
+@Suite struct KeptPhonesTests {
+    func key(_ text: String) throws -> PackedKey {
+        var bytes = Array(text.utf8)
+        return try #require(bytes.withUnsafeMutableBufferPointer { PackedKey(phone: UnsafeBufferPointer($0)) })
+    }
+
+    @Test func readBackAsWritten() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = KeptPhones.url(in: folder, region: "PL")
+        #expect(url.lastPathComponent == "phones-PL.cache")
+        var entries: [PackedKey: [UInt8]?] = [
+            try key("+48 22 122 86 17"): Array("+48221228617".utf8), try key("0048221228600"): Array("+48221228600".utf8),
+            try key("(+1) 202-555-0143"): Array("+12025550143".utf8),
+        ]
+        entries[try key("12")] = .some(nil)   // not a phone number: remembered as such
+        KeptPhones.save(entries, to: url, region: "PL", identity: "id 1")
+        let read = try #require(KeptPhones.load(url, region: "PL", identity: "id 1"))
+        #expect(read.count == 4)
+        for (k, v) in entries { #expect(read[k] == .some(v)) }
+        let mode = try FileManager.default.attributesOfItem(atPath: url.path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["phones-PL.cache"])
+        // Another identity or region, or a file that is not whole: not read.
+        #expect(KeptPhones.load(url, region: "PL", identity: "id 2") == nil)
+        #expect(KeptPhones.load(url, region: "DE", identity: "id 1") == nil)
+        let bytes = try Data(contentsOf: url)
+        for cut in [1, 17, bytes.count - 32, bytes.count - 1] {
+            try bytes.prefix(cut).write(to: url)
+            #expect(KeptPhones.load(url, region: "PL", identity: "id 1") == nil, "cut at \(cut)")
+        }
+        for flip in [0, 20, 40, bytes.count - 33, bytes.count - 1] {
+            var damaged = bytes
+            damaged[flip] ^= 0x10
+            try damaged.write(to: url)
+            #expect(KeptPhones.load(url, region: "PL", identity: "id 1") == nil, "byte \(flip) changed")
+        }
+        try FileManager.default.removeItem(at: url)
+        #expect(KeptPhones.load(url, region: "PL", identity: "id 1") == nil)
+    }
+
+    @Test func atMostTheLimitIsKept() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = KeptPhones.url(in: folder, region: "PL")
+        var entries: [PackedKey: [UInt8]?] = [:]
+        for n in 0..<110 { entries[PackedKey(high: 0, low: UInt64(n))] = Array("+48\(n)".utf8) }
+        KeptPhones.save(entries, to: url, region: "PL", identity: "i", limit: 100)
+        let read = try #require(KeptPhones.load(url, region: "PL", identity: "i"))
+        #expect(read.count == 100)
+        #expect(read[PackedKey(high: 0, low: 0)] == .some(Array("+480".utf8)))
+    }
+
+    /// The identity names the libphonenumber this program loaded, and the program.
+    @Test func theIdentityNamesTheLibraryAndTheProgram() throws {
+        let identity = try #require(StandardNormalizer.phoneLibraryIdentity)
+        #expect(identity.hasPrefix("libphonenumber /") && identity.contains("phonenumber") && identity.contains("; program "))
+    }
+}

@@ -5,10 +5,12 @@ checked again, so an index that missed an edit cannot put someone else's record 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import sqlite3
 import stat
+import struct
 from pathlib import Path
 
 import pytest
@@ -299,3 +301,78 @@ def test_xml_with_attribute_defaults_is_scanned_not_indexed(dossier, tmp_path):
     proc = run(dossier, "export", "--config", map_path, "--email", ANNA, "--out", tmp_path / "o2", "--index-dir", folder)
     assert proc.returncode == 0, proc.stderr
     assert counts(Path(proc.stdout.splitlines()[-1]))["contests/entries"] == 1
+
+
+# --------------------------------------------------------------------------- normalised phones kept
+
+def phone_key(text: str) -> tuple[int, int]:
+    """A phone text's key as Dossier packs it (NormalizeFunctions.swift, PackedKey): four bits a
+    symbol, a digit as 1...10, a leading + as 11; separators skipped."""
+    v, symbols = 0, 0
+    for ch in text:
+        if ch.isdigit():
+            v, symbols = (v << 4) | (int(ch) + 1), symbols + 1
+        elif ch == "+" and symbols == 0:
+            v, symbols = (v << 4) | 11, symbols + 1
+        else:
+            assert ch in " -.()/", ch
+    return v >> 64, v & ((1 << 64) - 1)
+
+
+def read_phone_cache(path: Path) -> tuple[list[bytes], dict[tuple[int, int], bytes | None]]:
+    data = path.read_bytes()
+    body, digest = data[:-32], data[-32:]
+    assert hashlib.sha256(body).digest() == digest, "the cache's digest does not match its content"
+    lines = body.split(b"\n", 3)
+    header, rest = lines[:3], lines[3]
+    entries, i = {}, 0
+    while i < len(rest):
+        high, low, n = struct.unpack_from("<QQB", rest, i)
+        i += 17
+        entries[(high, low)] = None if n == 255 else rest[i:i + n]
+        i += 0 if n == 255 else n
+    return header, entries
+
+
+def write_phone_cache(path: Path, header: list[bytes], entries: dict[tuple[int, int], bytes]) -> None:
+    body = b"\n".join(header) + b"\n" + b"".join(struct.pack("<QQB", k[0], k[1], len(v)) + v for k, v in sorted(entries.items()))
+    path.write_bytes(body + hashlib.sha256(body).digest())
+
+
+def crm_ids(dossier, mini_map, tmp_path, folder: Path, name: str) -> list[int]:
+    proc = run(dossier, "export", "--config", mini_map, "--phone", "+48 22 122 86 17", "--out", tmp_path / name,
+               "--request-id", "R-1", "--as-of", "2026-01-02T03:04:05Z", "--index-dir", folder)
+    assert proc.returncode == 0, proc.stderr
+    return sorted(r["id"] for r in records(Path(proc.stdout.splitlines()[-1]), "crm", "contacts"))
+
+
+def test_normalised_phones_are_kept_in_the_index_folder_and_only_a_whole_file_is_believed(dossier, mini_map, tmp_path):
+    """`normalize_phone` in a SQLite lookup normalises every row's phone; the phones a run
+    normalised are kept in the index folder (phones-PL.cache, the owner's alone), stamped with the
+    region, libphonenumber and the program, and sealed with a SHA-256. A later run reads them
+    instead of asking libphonenumber again: shown here by a file that says Jan's number is Anna's,
+    which the run then believes. One byte changed, or another stamp, and the file is ignored (the
+    phones normalised again, the file written again whole)."""
+    folder = mk(tmp_path / "idx")
+    assert crm_ids(dossier, mini_map, tmp_path, folder, "o1") == [1]
+    cache = folder / "phones-PL.cache"
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o600
+    header, entries = read_phone_cache(cache)
+    assert header[:2] == [b"dossier-phones 1", b"PL"] and header[2].startswith(b"libphonenumber /")
+    anna, jan = phone_key("+48 22 122 86 17"), phone_key("0048221228600")
+    assert entries == {anna: b"+48221228617", jan: b"+48221228600"}
+    assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == [], "a temporary file was left"
+
+    write_phone_cache(cache, header, {anna: b"+48221228617", jan: b"+48221228617"})
+    assert crm_ids(dossier, mini_map, tmp_path, folder, "o2") == [1, 2], "the kept phones were not read"
+
+    damaged = bytearray(cache.read_bytes())
+    damaged[len(b"\n".join(header)) + 5] ^= 0x01
+    cache.write_bytes(bytes(damaged))
+    assert crm_ids(dossier, mini_map, tmp_path, folder, "o3") == [1], "a damaged file was believed"
+    assert read_phone_cache(cache)[1] == {anna: b"+48221228617", jan: b"+48221228600"}, "the damaged file was not replaced"
+
+    for other in ([b"dossier-phones 1", b"PL", b"libphonenumber /elsewhere/libphonenumber.so.8 1 2.0; program 3 4.0"],
+                  [b"dossier-phones 1", b"DE", header[2]], [b"dossier-phones 2", b"PL", header[2]]):
+        write_phone_cache(cache, other, {anna: b"+48221228617", jan: b"+48221228617"})
+        assert crm_ids(dossier, mini_map, tmp_path, folder, "o4") == [1], f"a file stamped {other} was believed"

@@ -1,5 +1,6 @@
 #include "CPhoneNumber.h"
 #include <cstring>
+#include <dlfcn.h>
 #include <string>
 #include <phonenumbers/phonenumberutil.h>
 
@@ -21,4 +22,16 @@ extern "C" int dossier_phone_e164(const char *input, const char *region, char *o
     if (formatted.size() + 1 > out_size) return -1;
     std::memcpy(out, formatted.c_str(), formatted.size() + 1);
     return static_cast<int>(formatted.size());
+}
+
+extern "C" int dossier_phone_library(char *out, size_t out_size) {
+    if (out == nullptr) return 0;
+    Dl_info info;
+    // An address inside libphonenumber: its singleton's accessor.
+    PhoneNumberUtil *(*accessor)() = &PhoneNumberUtil::GetInstance;
+    if (dladdr(reinterpret_cast<void *>(accessor), &info) == 0 || info.dli_fname == nullptr) return 0;
+    size_t n = std::strlen(info.dli_fname);
+    if (n + 1 > out_size) return -1;
+    std::memcpy(out, info.dli_fname, n + 1);
+    return static_cast<int>(n);
 }

@@ -29,11 +29,40 @@ final class NormalizeFunction: @unchecked Sendable {
     /// At most this many texts remembered (then forgotten all at once).
     private let limit = 1 << 20
 
-    init(_ kind: IdentifierKind, normalizer: any IdentifierNormalizer) {
+    /// Where phones normalised by earlier runs are kept (`KeptPhones`): read on the first call, written
+    /// by `save()` when this run normalised phones it did not find there. Nil: nothing is kept.
+    private let cache: (url: URL, region: String, identity: String)?
+    private var cacheRead = false
+    /// Phones this run gave to libphonenumber.
+    private var computed = 0
+
+    init(_ kind: IdentifierKind, normalizer: any IdentifierNormalizer, cacheFolder: URL? = nil) {
         self.kind = kind
         self.normalizer = normalizer
         name = "normalize_\(kind.name)"
         byPhoneKey = kind == .phone && normalizer is StandardNormalizer
+        if byPhoneKey, let cacheFolder, let region = (normalizer as? StandardNormalizer)?.defaultRegion,
+           let identity = StandardNormalizer.phoneLibraryIdentity {
+            cache = (KeptPhones.url(in: cacheFolder, region: region), region, identity)
+        } else {
+            cache = nil
+        }
+    }
+
+    /// Writes the phones of this run and of the cache it read to the cache, when this run
+    /// normalised any it did not find there. Called when the run closes the source.
+    func save() {
+        guard let cache else { return }
+        let entries: [PackedKey: [UInt8]?]? = lock.withLock { computed > 0 ? byKey : nil }
+        guard let entries else { return }
+        KeptPhones.save(entries, to: cache.url, region: cache.region, identity: cache.identity)
+    }
+
+    /// Called under the lock, once: what earlier runs normalised.
+    private func readCache() {
+        cacheRead = true
+        guard let cache, let entries = KeptPhones.load(cache.url, region: cache.region, identity: cache.identity) else { return }
+        byKey.merge(entries) { current, _ in current }
     }
 
     /// Registers the function on the connection; `self` must outlive it (the collector holds both).
@@ -56,9 +85,12 @@ final class NormalizeFunction: @unchecked Sendable {
         let bytes = UnsafeBufferPointer(start: start?.assumingMemoryBound(to: UInt8.self), count: count)
         let result: [UInt8]?
         if byPhoneKey, let key = PackedKey(phone: bytes) {
-            if let hit = lock.withLock({ byKey[key] }) { result = hit } else {
+            if let hit = lock.withLock({ () -> [UInt8]?? in
+                if !cacheRead { readCache() }
+                return byKey[key]
+            }) { result = hit } else {
                 result = normalized(bytes)
-                lock.withLock { remember { byKey[key] = .some(result) } }
+                lock.withLock { computed += 1; remember { byKey[key] = .some(result) } }
             }
         } else {
             // A TEXT's invalid bytes are replaced (as `String(cString:)` does); a BLOB that is no
@@ -95,6 +127,8 @@ final class NormalizeFunction: @unchecked Sendable {
 struct PackedKey: Hashable {
     var high: UInt64 = 0
     var low: UInt64 = 0
+
+    init(high: UInt64, low: UInt64) { self.high = high; self.low = low }
 
     init?(phone bytes: UnsafeBufferPointer<UInt8>) {
         var symbols = 0

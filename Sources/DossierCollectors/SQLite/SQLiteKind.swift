@@ -61,7 +61,15 @@ final class SQLiteCollector: Collector {
         config.busyMode = .timeout(Self.busyTimeout)
         config.allowsUnsafeTransactions = true
         config.label = "dossier.\(source.id)"
-        let functions = [NormalizeFunction(.email, normalizer: context.normalizer), NormalizeFunction(.phone, normalizer: context.normalizer)]
+        // Normalised phones are kept between runs in the index folder, when the run uses one for
+        // itself (not while `validate` inspects it).
+        let cacheFolder: URL?
+        switch context.indexes {
+        case .use(let folder), .build(let folder): cacheFolder = folder
+        case .inspect, .none: cacheFolder = nil
+        }
+        let functions = [NormalizeFunction(.email, normalizer: context.normalizer),
+                         NormalizeFunction(.phone, normalizer: context.normalizer, cacheFolder: cacheFolder)]
         self.functions = functions
         config.prepareDatabase { db in for function in functions { try function.register(on: db) } }
         do {
@@ -79,6 +87,7 @@ final class SQLiteCollector: Collector {
     func close() async {
         try? queue.inDatabase { db in if db.isInsideTransaction { try db.execute(sql: "ROLLBACK") } }
         try? queue.close()
+        for function in functions { function.save() }
     }
 
     static let busyTimeout: TimeInterval = 5
