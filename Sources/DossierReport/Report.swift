@@ -122,22 +122,14 @@ public enum Report {
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count + bytes.count / 2)
         let open: [UInt8] = Array("{{t.".utf8), close: [UInt8] = Array("}}".utf8)
-        func find(_ needle: [UInt8], from start: Int) -> Int? {
-            var i = start
-            while i + needle.count <= bytes.count {
-                if bytes[i] == needle[0], bytes[i..<(i + needle.count)].elementsEqual(needle) { return i }
-                i += 1
-            }
-            return nil
-        }
         var rest = 0
-        while let o = find(open, from: rest) {
-            guard let c = find(close, from: o + open.count) else { break }
+        while let o = bytes[rest...].firstRange(of: open)?.lowerBound {
+            guard let c = bytes[(o + open.count)...].firstRange(of: close)?.lowerBound else { break }
             let key = bytes[(o + open.count)..<c]
+            // ASCII letters, digits, `_` and `.` decide most keys without making a string.
             let valid = key.allSatisfy { b in
                 (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F || b == 0x2E
-            } || (key.contains { $0 >= 0x80 }
-                  && String(decoding: key, as: UTF8.self).allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." })
+            } || String(decoding: key, as: UTF8.self).allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." }
             guard valid else {
                 out.append(contentsOf: bytes[rest..<(c + close.count)])
                 rest = c + close.count

@@ -25,6 +25,15 @@ public enum IndexPolicy: Sendable, Equatable {
         case .inspect(let u), .use(let u), .build(let u): return u
         }
     }
+
+    /// The folder when the run may write into it (`use` rebuilds stale indexes, `build` builds);
+    /// nil for `inspect`, which writes nothing.
+    var writableFolder: URL? {
+        switch self {
+        case .none, .inspect: return nil
+        case .use(let u), .build(let u): return u
+        }
+    }
 }
 
 /// The state of one source's lookup index when the source was opened.

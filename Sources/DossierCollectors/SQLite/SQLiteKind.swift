@@ -61,15 +61,10 @@ final class SQLiteCollector: Collector {
         config.busyMode = .timeout(Self.busyTimeout)
         config.allowsUnsafeTransactions = true
         config.label = "dossier.\(source.id)"
-        // Normalised phones are kept between runs in the index folder, when the run uses one for
-        // itself (not while `validate` inspects it).
-        let cacheFolder: URL?
-        switch context.indexes {
-        case .use(let folder), .build(let folder): cacheFolder = folder
-        case .inspect, .none: cacheFolder = nil
-        }
+        // Normalised phones are kept between runs in the index folder, when the run may write
+        // there (not while `validate` inspects it).
         let functions = [NormalizeFunction(.email, normalizer: context.normalizer),
-                         NormalizeFunction(.phone, normalizer: context.normalizer, cacheFolder: cacheFolder)]
+                         NormalizeFunction(.phone, normalizer: context.normalizer, cacheFolder: context.indexes.writableFolder)]
         self.functions = functions
         config.prepareDatabase { db in for function in functions { try function.register(on: db) } }
         do {
