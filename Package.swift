@@ -104,6 +104,8 @@ let package = Package(
             "DossierArchive", "DossierLedger", "DossierReport", "DossierPostgres", "DossierTransmission",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
         .executableTarget(name: "dossier", dependencies: [
             "DossierEngine", "DossierModel", "DossierMap", "DossierLedger", "DossierArchive", "DossierCollectors", "DossierTransmission",

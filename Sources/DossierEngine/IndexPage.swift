@@ -221,7 +221,6 @@ struct IndexPageBuilder {
         var systems: [(anchor: String, title: String, records: Int, datasets: Int)] = []
         for store in stores where store.count > 0 {
             var rows: [[String: Any]] = []
-            let order = Array(store.sortedOrder().prefix(Self.rowsShown))
             let labels = store.columns.map { columnTitle($0, in: store.dataset) }
             // A row's cells are written here, escaped byte by byte, and the template puts them in
             // their row: through swift-mustache's dynamic look-ups, each cell's two values cost more
@@ -230,7 +229,7 @@ struct IndexPageBuilder {
             let cellOpen = labels.map { Array(("<td data-label=\"" + Report.htmlEscaped($0) + "\"><div class=\"v\">").utf8) }
             let cellClose = Array("</div></td>".utf8)
             var html: [UInt8] = []
-            try store.forEachRecord(in: order) { record throws(DossierError) in
+            try store.forEachRecord(limit: Self.rowsShown) { record throws(DossierError) in
                 var cells: [String: String] = [:]
                 CSVDatasetWriter.flatten(record, prefix: "") { cells[$0] = $1 }
                 html.removeAll(keepingCapacity: true)
@@ -251,7 +250,7 @@ struct IndexPageBuilder {
             }
             datasets.append([
                 "source_title": title(store.source), "title": title(store.dataset), "count": String(store.count),
-                "shown": String(order.count), "truncated": order.count < store.count, "anchor": anchor,
+                "shown": String(rows.count), "truncated": rows.count < store.count, "anchor": anchor,
                 "stacked": store.columns.count > Self.widestTable,
                 "columns": zip(store.columns, labels).map { name, label -> [String: Any] in
                     var c: [String: Any] = ["label": label]

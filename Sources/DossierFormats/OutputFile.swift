@@ -22,9 +22,10 @@ public final class Staging {
     public let folder: URL
     private var remaining: Int
 
-    /// The default budget: 4 MiB an export, three times the files of the bench's person with 1,000
-    /// records (1.3 MB); a bundle beyond it spills what does not fit.
-    public static let defaultMemoryBudget = 4 << 20
+    /// The default budget: 1 MiB an export, what the bundle of a person with some hundreds of
+    /// records takes; a bundle beyond it spills what does not fit, so that an export's memory is the
+    /// same for every person (the bench's person with 1,000 records spills a third of its 1.3 MB).
+    public static let defaultMemoryBudget = 1 << 20
 
     public init(folder: URL, memoryBudget: Int = Staging.defaultMemoryBudget) {
         self.folder = folder
@@ -36,6 +37,13 @@ public final class Staging {
         guard bytes <= remaining else { return false }
         remaining -= bytes
         return true
+    }
+
+    /// Takes up to `bytes` of the budget: what remains when fewer do.
+    func take(upTo bytes: Int) -> Int {
+        let granted = max(0, min(bytes, remaining))
+        remaining -= granted
+        return granted
     }
 
     func give(_ bytes: Int) { remaining += bytes }
@@ -83,8 +91,14 @@ public final class OutputFile {
         self.durable = durable
         self.staging = staging
         inMemory = staging != nil
-        if staging == nil { try openFile() }
-        buffer.reserveCapacity(staging == nil ? 1 << 16 : 1 << 12)
+        if let staging {
+            // The buffer's capacity is what counts against the budget, not the bytes in it.
+            taken = staging.take(upTo: 1 << 12)
+            buffer.reserveCapacity(taken)
+        } else {
+            try openFile()
+            buffer.reserveCapacity(1 << 16)
+        }
     }
 
     deinit {
@@ -119,22 +133,23 @@ public final class OutputFile {
 
     public func write(bytes: UnsafeRawBufferPointer) throws(DossierError) {
         precondition(!closed, "a closed file is not written to")
+        if inMemory, buffer.count + bytes.count > taken { try grow(to: buffer.count + bytes.count) }
         buffer.append(contentsOf: bytes)
         size += bytes.count
-        if inMemory {
-            if buffer.count > taken { try grow() }
-        } else if buffer.count >= 1 << 16 {
-            try flush()
-        }
+        if !inMemory && buffer.count >= 1 << 16 { try flush() }
     }
 
-    /// Takes more of the budget for a buffer that outgrew its share, or moves the file to disk.
-    private func grow() throws(DossierError) {
-        let want = max(buffer.count - taken, 1 << 16)
-        if let staging, staging.take(want) {
-            taken += want
+    /// Makes room for `needed` bytes in memory, twice the buffer's capacity when the budget allows
+    /// (what remains of it otherwise), or moves the file to disk: the buffer's capacity never
+    /// exceeds what it took of the budget.
+    private func grow(to needed: Int) throws(DossierError) {
+        let granted = staging?.take(upTo: max(needed, 2 * taken) - taken) ?? 0
+        if taken + granted >= needed {
+            taken += granted
+            buffer.reserveCapacity(taken)
             return
         }
+        staging?.give(granted)
         try spill()
     }
 

@@ -77,12 +77,12 @@ struct BundleAssembler {
             var paths: [Value] = []
             if store.count > 0 {
                 let written = try writeDataset(store, csvBOM: csvBOM, asOf: asOf)
-                files.append(contentsOf: written.files)
-                paths = written.files.map { .string($0.path) }
-                for (entry, identifier, round) in store.matches {
+                files.append(contentsOf: written)
+                paths = written.map { .string($0.path) }
+                try store.forEachMatch { identifier, round, position throws(DossierError) in
                     let line = Value.object(Fields([
                         ("source", .string(store.source.id)), ("dataset", .string(store.dataset.id)),
-                        ("record", .number(String(written.position[entry]))),
+                        ("record", .number(String(position))),
                         ("identifier", .object(Fields([("kind", .string(identifier.kind.name)), ("value", .string(identifier.value))]))),
                         ("round", .number(String(round))),
                     ])).jsonText()
@@ -113,7 +113,7 @@ struct BundleAssembler {
     func manifestHead(request: ExportRequest, given: [Identifier], stores: DatasetStores, resolution: Resolution,
                       datasets: [Value], files: [BundleFile], fingerprint: String) -> Value {
         var found: [Identifier: Int] = [:]
-        for store in stores.all { for match in store.matches { found[match.identifier, default: 0] += 1 } }
+        for store in stores.all { found.merge(store.recordsFound, uniquingKeysWith: +) }
         var head: [(String, Value)] = [
             ("schema_version", .number(String(bundleSchemaVersion))),
             ("tool", .object(Fields([("name", .string(Exporter.toolName)), ("version", .string(Exporter.toolVersion))]))),
@@ -180,7 +180,7 @@ struct BundleAssembler {
 
     /// The dataset's four files: JSON, CSV, XML and a spreadsheet (`asOf` is its creation time, so
     /// that the same records give the same bytes).
-    func writeDataset(_ store: DatasetStore, csvBOM: Bool, asOf: Date) throws(DossierError) -> (files: [BundleFile], position: [Int]) {
+    func writeDataset(_ store: DatasetStore, csvBOM: Bool, asOf: Date) throws(DossierError) -> [BundleFile] {
         let folder = "data/\(store.source.id)"
         let header = DatasetHeader(source: store.source.id, dataset: store.dataset.id, count: store.count, columns: store.columns)
         let base = "\(folder)/\(store.dataset.id)"
@@ -192,18 +192,15 @@ struct BundleAssembler {
             try XMLDatasetWriter(file: xml, header: header),
             try XLSXDatasetWriter(file: xlsx, header: header, created: asOf),
         ]
-        let order = store.sortedOrder()
-        try store.forEachRecord(in: order) { record throws(DossierError) in
+        try store.forEachRecord { record throws(DossierError) in
             for w in writers { try w.write(record) }
         }
         for w in writers { try w.finish() }
-        var position = [Int](repeating: 0, count: order.count)
-        for (i, entry) in order.enumerated() { position[entry] = i }
         var files: [BundleFile] = []
         for (ext, file) in [("csv", csv), ("json", json), ("xml", xml), ("xlsx", xlsx)] {
             files.append(try BundleFile(path: base + "." + ext, contents: file, records: store.count))
         }
-        return (files, position)
+        return files
     }
 
     func writeJSON(_ value: Value, to path: String, records: Int? = nil) throws(DossierError) -> BundleFile {

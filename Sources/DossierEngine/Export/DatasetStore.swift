@@ -4,36 +4,46 @@ import DossierModel
 import Foundation
 
 /// The records found in one dataset during a run, spilled to a staging file as they arrive so that
-/// memory holds only an index (key, offset) and never the records themselves.
+/// memory never holds the records themselves; what is known of each (identity, output key, place,
+/// matches) is in a `RecordIndex`: in memory up to `memoryLimit` records, then in an SQLite file
+/// in the staging folder, so that an export's memory is the same for 1 and for 1,000,000 records.
 final class DatasetStore {
+    /// Records a store keeps its index of in memory (a few hundred bytes each); beyond, the index
+    /// moves to the staging folder. The bench's person with 1,000 records stays in memory.
+    static let memoryLimit = 4096
+
     let source: Source
     let dataset: Dataset
     var id: DatasetID { DatasetID(source: source.id, dataset: dataset.id) }
     private let staging: Staging
     private let spillURL: URL
+    private let scratchURL: URL
+    private let memoryLimit: Int
     private var spill: OutputFile?
     private var offset: UInt64 = 0
-    private var entries: [Entry] = []
-    private var seen: [String: Int] = [:]
-    /// Each column, with the entry that comes first in output order among those that have it, and
-    /// its place in that entry's record: the columns' order then depends on the records alone, not on
-    /// the order they were found in (which depends on the identifiers given).
-    private var columnFirst: [String: (entry: Int, position: Int)] = [:]
+    private var index: any RecordIndex = InMemoryRecordIndex()
+    /// The identifiers that found records, numbered in the order they first did.
+    private var identifiers: [Identifier] = []
+    private var identifierNumbers: [Identifier: Int] = [:]
+    /// Records found per identifier.
+    private(set) var recordsFound: [Identifier: Int] = [:]
+    /// Each column, with the output key and entry of the record that comes first in output order
+    /// among those that have it, and its place in that record: the columns' order then depends on the
+    /// records alone, not on the order they were found in (which depends on the identifiers given).
+    private var columnFirst: [String: (key: [UInt8], entry: Int, position: Int)] = [:]
     private var orderedColumns: [String]?
     /// The columns of the records in output order: in the order they first appear when the records
     /// are read in output order.
     var columns: [String] {
         if let orderedColumns { return orderedColumns }
-        var rank = [Int](repeating: 0, count: entries.count)
-        for (r, entry) in sortedOrder().enumerated() { rank[entry] = r }
         let ordered = columnFirst.sorted { a, b in
-            (rank[a.value.entry], a.value.position, a.key) < (rank[b.value.entry], b.value.position, b.key)
+            let (x, y) = (a.value, b.value)
+            if x.key != y.key { return x.key.lexicographicallyPrecedes(y.key) }
+            return (x.entry, x.position, a.key) < (y.entry, y.position, b.key)
         }.map(\.key)
         orderedColumns = ordered
         return ordered
     }
-    /// (entry, identifier, round) for every time an identifier found a record.
-    private(set) var matches: [(entry: Int, identifier: Identifier, round: Int)] = []
     /// Field names present in records but not described by the map.
     private(set) var undescribedFields: Set<String> = []
     /// True when a value about another person was withheld from a stored record.
@@ -45,12 +55,8 @@ final class DatasetStore {
     /// Fields the reviewer withheld from this request's bundle.
     var reviewRedactions: [FieldPath] = []
 
-    struct Entry {
-        let sortKey: [SortKeyPart]
-        let offset: UInt64
-        let length: Int
-    }
-
+    /// A part of a record's output key: numbers (by value, then text) before texts (by UTF-8 bytes)
+    /// before missing values.
     enum SortKeyPart: Comparable {
         case number(Double, String)
         case text(String)
@@ -66,34 +72,70 @@ final class DatasetStore {
             default: return false
             }
         }
+
+        /// The part as bytes that compare (unsigned, a shorter prefix first) as the parts do, so
+        /// that a key of several parts is their bytes one after the other, sorted by SQLite as by
+        /// Swift: a tag (1 number, 2 text, 3 missing); a number's value as an order-preserving
+        /// 64-bit big-endian integer (-0 as 0) before its text; texts with 0x00 written 0x00 0xFF and
+        /// ended by 0x00 0x00.
+        func encode(into bytes: inout [UInt8]) {
+            switch self {
+            case let .number(d, text):
+                bytes.append(1)
+                let bits = (d == 0 ? 0.0 : d).bitPattern
+                let ordered = bits & (1 << 63) != 0 ? ~bits : bits | (1 << 63)
+                for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: ordered >> UInt64(shift))) }
+                Self.encode(text, into: &bytes)
+            case let .text(text):
+                bytes.append(2)
+                Self.encode(text, into: &bytes)
+            case .missing:
+                bytes.append(3)
+            }
+        }
+
+        private static func encode(_ text: String, into bytes: inout [UInt8]) {
+            for b in text.utf8 {
+                bytes.append(b)
+                if b == 0 { bytes.append(0xFF) }
+            }
+            bytes.append(0); bytes.append(0)
+        }
+
+        static func key(_ parts: [SortKeyPart]) -> [UInt8] {
+            var bytes: [UInt8] = []
+            for part in parts { part.encode(into: &bytes) }
+            return bytes
+        }
     }
 
-    init(source: Source, dataset: Dataset, staging: Staging, index: Int) {
+    init(source: Source, dataset: Dataset, staging: Staging, index: Int, memoryLimit: Int = DatasetStore.memoryLimit) {
         self.source = source
         self.dataset = dataset
         self.staging = staging
+        self.memoryLimit = memoryLimit
         spillURL = staging.folder.appendingPathComponent("spill-\(index).bin")
+        scratchURL = staging.folder.appendingPathComponent("spill-\(index).sqlite")
     }
 
-    var count: Int { entries.count }
+    var count: Int { index.count }
 
     /// Adds a found record (deduplicated by `key`, else by its canonical JSON) and notes the match.
     func add(_ record: Record, foundBy identifier: Identifier, round: Int) throws(DossierError) {
         let identity: String
-        let sortKey: [SortKeyPart]
+        let key: [UInt8]
         if dataset.key.isEmpty {
             let digest = SHA256.hash(data: Data(Value.object(record).jsonText(canonical: true).utf8))
             identity = Hex.string(digest)
-            sortKey = [.text(identity)]
+            key = SortKeyPart.key([.text(identity)])
         } else {
             let parts = dataset.key.map { record.value(at: $0) ?? .null }
             identity = Value.array(parts).jsonText(canonical: true)
-            sortKey = parts.map(Self.sortPart)
+            key = SortKeyPart.key(parts.map(Self.sortPart))
         }
-        if let existing = seen[identity] {
-            if !matches.contains(where: { $0.entry == existing && $0.identifier == identifier }) {
-                matches.append((existing, identifier, round))
-            }
+        let number = identifierNumber(identifier)
+        if let existing = try index.entry(identity: identity) {
+            if try index.match(entry: existing, identifier: number, round: round) { recordsFound[identifier, default: 0] += 1 }
             return
         }
         var redacted = Redaction.apply(to: record, in: dataset)
@@ -104,19 +146,30 @@ final class DatasetStore {
         ValueCoding.encode(.object(stored), into: &bytes)
         if spill == nil { spill = try OutputFile(url: spillURL, staging: staging) }
         try spill!.write(bytes: bytes)
-        let index = entries.count
-        entries.append(Entry(sortKey: sortKey, offset: offset, length: bytes.count))
+        if index.count == memoryLimit, let memory = index as? InMemoryRecordIndex {
+            let scratch = try ScratchRecordIndex(url: scratchURL)
+            try memory.move(to: scratch)
+            index = scratch
+        }
+        let entry = index.count
+        try index.append(identity: identity, key: key, offset: offset, length: bytes.count)
         offset += UInt64(bytes.count)
-        seen[identity] = index
-        matches.append((index, identifier, round))
+        if try index.match(entry: entry, identifier: number, round: round) { recordsFound[identifier, default: 0] += 1 }
         orderedColumns = nil
         for (position, name) in CSVDatasetWriter.columns(of: stored).enumerated() {
-            if let first = columnFirst[name], !entries[index].sortKey.lexicographicallyPrecedes(entries[first.entry].sortKey) { continue }
-            columnFirst[name] = (index, position)
+            if let first = columnFirst[name], !key.lexicographicallyPrecedes(first.key) { continue }
+            columnFirst[name] = (key, entry, position)
         }
         for name in record.names where !dataset.describes(fieldNamed: name) {
             undescribedFields.insert(name)
         }
+    }
+
+    private func identifierNumber(_ identifier: Identifier) -> Int {
+        if let n = identifierNumbers[identifier] { return n }
+        identifierNumbers[identifier] = identifiers.count
+        identifiers.append(identifier)
+        return identifiers.count - 1
     }
 
     static func sortPart(_ value: Value) -> SortKeyPart {
@@ -147,24 +200,24 @@ final class DatasetStore {
         return whole > 0 && (!dot || fraction > 0)
     }
 
-    /// The entries in output order (by key), as positions in arrival order.
-    func sortedOrder() -> [Int] {
-        entries.indices.sorted { a, b in
-            let ka = entries[a].sortKey, kb = entries[b].sortKey
-            return ka.lexicographicallyPrecedes(kb) || (!kb.lexicographicallyPrecedes(ka) && a < b)
-        }
-    }
-
-    /// Streams the records in output order.
-    func forEachRecord(in order: [Int], _ body: (Record) throws(DossierError) -> Void) throws(DossierError) {
-        guard !order.isEmpty, let spill else { return }
-        for position in order {
-            let entry = entries[position]
-            let bytes = try spill.read(at: Int(entry.offset), count: entry.length)
+    /// Streams the first `limit` records in output order (by key, then as found).
+    func forEachRecord(limit: Int = .max, _ body: (Record) throws(DossierError) -> Void) throws(DossierError) {
+        guard let spill else { return }
+        try index.forEachPlace(limit: limit) { offset, length throws(DossierError) in
+            let bytes = try spill.read(at: Int(offset), count: length)
             guard case .object(let record)? = try? ValueCoding.decode(bytes) else {
                 throw DossierError(.internal, "a staged record is damaged", at: SourceLocation(file: spillURL.path))
             }
             try body(record)
+        }
+    }
+
+    /// Every time an identifier found a record, in the order found (an identifier that finds a record
+    /// again is noted once, with its first round), with the record's position in output order.
+    func forEachMatch(_ body: (_ identifier: Identifier, _ round: Int, _ position: Int) throws(DossierError) -> Void) throws(DossierError) {
+        let identifiers = self.identifiers
+        try index.forEachMatch { number, round, position throws(DossierError) in
+            try body(identifiers[number], round, position)
         }
     }
 

@@ -181,9 +181,8 @@ public struct Exporter: Sendable {
         let fingerprint = BundleAssembler.fingerprint(kind: request.kind, files: data.files)
         let counts = stores.all.map { (dataset: $0.id.description, count: $0.count) }
         let foundBy = stores.all.filter { $0.count > 0 }.map { store in
-            var entries: [Identifier: Set<Int>] = [:]
-            for match in store.matches { entries[match.identifier, default: []].insert(match.entry) }
-            return (dataset: store.id.description, identifiers: entries.map { (identifier: $0.key, records: $0.value.count) }.sorted { $0.identifier < $1.identifier })
+            (dataset: store.id.description,
+             identifiers: store.recordsFound.map { (identifier: $0.key, records: $0.value) }.sorted { $0.identifier < $1.identifier })
         }
         /// What the export found, with the archive written (if any).
         func outcome(parts: [URL] = [], sha256: String? = nil, size: Int? = nil) -> ExportResult {
