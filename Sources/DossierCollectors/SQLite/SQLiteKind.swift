@@ -66,7 +66,11 @@ final class SQLiteCollector: Collector {
         let functions = [NormalizeFunction(.email, normalizer: context.normalizer),
                          NormalizeFunction(.phone, normalizer: context.normalizer, cacheFolder: context.indexes.writableFolder)]
         self.functions = functions
-        config.prepareDatabase { db in for function in functions { try function.register(on: db) } }
+        // A page cache of 256 KiB, not SQLite's 2 MB: as for lookup indexes (`LookupIndex.open`).
+        config.prepareDatabase { db in
+            for function in functions { try function.register(on: db) }
+            try db.execute(sql: "PRAGMA cache_size = -256")
+        }
         do {
             queue = try DatabaseQueue(path: file.path, configuration: config)
             try queue.inDatabase { db in
