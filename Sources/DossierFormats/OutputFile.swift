@@ -185,6 +185,9 @@ public final class OutputFile {
         closed = true
         if inMemory { return }
         try flush()
+        // A closed file is read back from disk: its buffer (64–128 KiB) would wait in memory, one
+        // for each of a bundle's files, until the archive is written.
+        buffer = []
         if durable, fsync(fd) != 0 {
             throw DossierError(.outputWrite, "cannot finish the file (\(String(cString: strerror(errno))))", at: SourceLocation(file: url.path))
         }
