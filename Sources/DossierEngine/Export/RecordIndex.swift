@@ -42,7 +42,8 @@ final class InMemoryRecordIndex: RecordIndex {
     private var entries: [Entry] = []
     private var byIdentity: [String: Int] = [:]
     private var matches: [(entry: Int, identifier: Int, round: Int)] = []
-    private var matched: Set<[Int]> = []
+    private struct Pair: Hashable { let entry: Int, identifier: Int }
+    private var matched: Set<Pair> = []
     private var order: [Int]?
 
     var count: Int { entries.count }
@@ -56,7 +57,7 @@ final class InMemoryRecordIndex: RecordIndex {
     }
 
     func match(entry: Int, identifier: Int, round: Int) -> Bool {
-        guard matched.insert([entry, identifier]).inserted else { return false }
+        guard matched.insert(Pair(entry: entry, identifier: identifier)).inserted else { return false }
         matches.append((entry, identifier, round))
         return true
     }
