@@ -20,10 +20,7 @@ public final class SQLiteLedger: Ledger {
         } catch {
             throw DossierError(.outputUnavailable, "cannot create the ledger's folder", at: SourceLocation(file: path))
         }
-        if !FileManager.default.fileExists(atPath: path) {
-            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-            if fd >= 0 { closeDescriptor(fd) }
-        }
+        _ = Scratch.createPrivateFile(url)  // a new ledger is private from its first byte; an existing one is kept
         var config = Configuration()
         config.busyMode = .timeout(30)
         config.label = "dossier.ledger"
@@ -589,5 +586,3 @@ public final class SQLiteLedger: Ledger {
     }
 }
 
-/// The C library's `close` (inside `SQLiteLedger`, `close` names the ledger's own method).
-private func closeDescriptor(_ fd: Int32) { close(fd) }

@@ -88,6 +88,22 @@ public enum Scratch {
         return (url, register(url))
     }
 
+    /// A unique name beside `url` to write it under before it is renamed into place:
+    /// `.<name>.<8 hex>.partial` (nothing is created or registered).
+    public static func partialURL(for url: URL) -> URL {
+        url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString.prefix(8)).partial")
+    }
+
+    /// Creates an empty file at `url`, mode 0600 whatever the umask, for a library (SQLite) to open
+    /// next: a file of personal data is never readable by others, not even for a moment. False when
+    /// the file exists or cannot be created.
+    public static func createPrivateFile(_ url: URL) -> Bool {
+        let fd = open(url.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return false }
+        close(fd)
+        return true
+    }
+
     /// Removes the file or folder and its registration.
     public static func remove(_ url: URL, _ token: Token) {
         try? FileManager.default.removeItem(at: url)

@@ -66,7 +66,7 @@ struct Dossier: AsyncParsableCommand {
     /// `madvise` calls, each followed by page faults to take the memory back, a third of its system
     /// time. Up to 8 MiB per heap are kept (`M_TRIM_THRESHOLD`); setting it ends glibc's own
     /// adjustment of the size above which a block is mapped alone, which is therefore set too
-    /// (`M_MMAP_THRESHOLD`, 4 MiB: an export's spooled files, up to its 4 MiB budget, stay in the
+    /// (`M_MMAP_THRESHOLD`, 4 MiB: an export's spooled files, within its 1 MiB budget, stay in the
     /// heap). Peak memory is unchanged (measured: README, "Performance").
     static func tuneAllocator() {
         _ = dossier_tune_allocator(8 << 20, 4 << 20)

@@ -126,11 +126,15 @@ import Testing
         s.range(of: pattern, options: .regularExpression) != nil
     }
     static let decimal = #"^[0-9]+(\.[0-9]+)?$"#
+    static let signedDecimal = #"^-?[0-9]+(\.[0-9]+)?$"#
     static let duration = #"^P(?!$)([0-9]+Y)?([0-9]+M)?([0-9]+W)?([0-9]+D)?(T(?=[0-9])([0-9]+H)?([0-9]+M)?([0-9]+S)?)?$"#
 
-    @Test(arguments: ["0", "25", "25.00", "0.5", "007", "1.2.3", ".5", "5.", "", " 5", "5 ", "-1", "+1", "1e3", "1,5", "١٢", "12a", "..", "3.14159"])
+    @Test(arguments: ["0", "25", "25.00", "0.5", "007", "1.2.3", ".5", "5.", "", " 5", "5 ", "-1", "+1", "1e3", "1,5", "١٢", "12a", "..", "3.14159",
+                      "-", "-0", "-2.5", "--1", "-.5", "-5.", "1-2", "- 1"])
     func amounts(_ s: String) {
-        #expect(DataMapLoader.isPlainDecimal(s) == Self.matches(Self.decimal, s), "\(s)")
+        #expect(DecimalText.isPlain(s) == Self.matches(Self.decimal, s), "\(s)")
+        // Signed: the key values a dataset's records are sorted by as numbers.
+        #expect(DecimalText.isPlain(s, signed: true) == Self.matches(Self.signedDecimal, s), "\(s)")
     }
 
     @Test(arguments: ["P3Y", "P6M", "P1Y6M", "P2W", "P30D", "P1Y2M3W4D", "PT12H", "P1DT2H30M", "PT1S", "PT1H1M1S", "P0D",

@@ -237,14 +237,11 @@ final class LookupIndex: Sendable {
         entries.sort { ($0.key, $0.offset) < ($1.key, $1.offset) }
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString.prefix(8)).partial")
+        let temporary = Scratch.partialURL(for: url)
         let token = Scratch.register(temporary)
         defer { try? FileManager.default.removeItem(at: temporary); Scratch.release(token) }
         do {
-            // Created private before SQLite opens it: whatever the umask, it is never readable by others.
-            let fd = Glibc.open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { throw CocoaError(.fileWriteNoPermission) }
-            Glibc.close(fd)
+            guard Scratch.createPrivateFile(temporary) else { throw CocoaError(.fileWriteNoPermission) }
             let queue = try DatabaseQueue(path: temporary.path)
             try queue.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA page_size = 8192")

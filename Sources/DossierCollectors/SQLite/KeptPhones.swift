@@ -83,20 +83,17 @@ enum KeptPhones {
         }
         out.append(contentsOf: SHA256.hash(data: out))
         // Phone numbers are personal data: the file is the owner's alone, as the indexes are.
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString.prefix(8)).partial")
+        let temporary = Scratch.partialURL(for: url)
         let token = Scratch.register(temporary)
         defer { Scratch.release(token) }
-        let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return }
-        let complete = out.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let n = write(fd, raw.baseAddress! + done, raw.count - done)
-                if n <= 0 { return false }
-                done += n
-            }
-            return true
+        guard Scratch.createPrivateFile(temporary) else { return }
+        do {
+            let handle = try FileHandle(forWritingTo: temporary)  // closed when released, should a write fail
+            try handle.write(contentsOf: out)
+            try handle.close()
+            guard rename(temporary.path, url.path) == 0 else { throw CocoaError(.fileWriteUnknown) }
+        } catch {
+            unlink(temporary.path)
         }
-        if close(fd) != 0 || !complete || rename(temporary.path, url.path) != 0 { unlink(temporary.path) }
     }
 }

@@ -6,7 +6,7 @@ import Foundation
 /// The records found in one dataset during a run, spilled to a staging file as they arrive so that
 /// memory never holds the records themselves; what is known of each (identity, output key, place,
 /// matches) is in a `RecordIndex`: in memory up to `memoryLimit` records, then in an SQLite file
-/// in the staging folder, so that an export's memory is the same for 1 and for 1,000,000 records.
+/// in the staging folder, so that an export's memory does not grow with the number of records.
 final class DatasetStore {
     /// Records a store keeps its index of in memory (a few hundred bytes each); beyond, the index
     /// moves to the staging folder. The bench's person with 1,000 records stays in memory.
@@ -22,11 +22,15 @@ final class DatasetStore {
     private var spill: OutputFile?
     private var offset: UInt64 = 0
     private var index: any RecordIndex = InMemoryRecordIndex()
-    /// The identifiers that found records, numbered in the order they first did.
+    /// The identifiers that found records, numbered in the order they first did, with the number of
+    /// records each found.
     private var identifiers: [Identifier] = []
     private var identifierNumbers: [Identifier: Int] = [:]
+    private var found: [Int] = []
     /// Records found per identifier.
-    private(set) var recordsFound: [Identifier: Int] = [:]
+    var recordsFound: [Identifier: Int] {
+        Dictionary(uniqueKeysWithValues: zip(identifiers, found).filter { $0.1 > 0 })
+    }
     /// Each column, with the output key and entry of the record that comes first in output order
     /// among those that have it, and its place in that record: the columns' order then depends on the
     /// records alone, not on the order they were found in (which depends on the identifiers given).
@@ -135,7 +139,7 @@ final class DatasetStore {
         }
         let number = identifierNumber(identifier)
         if let existing = try index.entry(identity: identity) {
-            if try index.match(entry: existing, identifier: number, round: round) { recordsFound[identifier, default: 0] += 1 }
+            if try index.match(entry: existing, identifier: number, round: round) { found[number] += 1 }
             return
         }
         var redacted = Redaction.apply(to: record, in: dataset)
@@ -154,7 +158,7 @@ final class DatasetStore {
         let entry = index.count
         try index.append(identity: identity, key: key, offset: offset, length: bytes.count)
         offset += UInt64(bytes.count)
-        if try index.match(entry: entry, identifier: number, round: round) { recordsFound[identifier, default: 0] += 1 }
+        if try index.match(entry: entry, identifier: number, round: round) { found[number] += 1 }
         orderedColumns = nil
         for (position, name) in CSVDatasetWriter.columns(of: stored).enumerated() {
             if let first = columnFirst[name], !key.lexicographicallyPrecedes(first.key) { continue }
@@ -169,35 +173,16 @@ final class DatasetStore {
         if let n = identifierNumbers[identifier] { return n }
         identifierNumbers[identifier] = identifiers.count
         identifiers.append(identifier)
+        found.append(0)
         return identifiers.count - 1
     }
 
     static func sortPart(_ value: Value) -> SortKeyPart {
         guard let text = value.scalarText else { return value.isNull ? .missing : .text(value.jsonText(canonical: true)) }
-        if isDecimal(text), let d = Double(text), d.isFinite {
+        if DecimalText.isPlain(text, signed: true), let d = Double(text), d.isFinite {
             return .number(d, text)
         }
         return .text(text)
-    }
-
-    /// `-?[0-9]+(\.[0-9]+)?`, the whole text.
-    static func isDecimal(_ text: String) -> Bool {
-        let b = text.utf8
-        var i = b.startIndex
-        if i < b.endIndex, b[i] == UInt8(ascii: "-") { i = b.index(after: i) }
-        var whole = 0, fraction = 0, dot = false
-        while i < b.endIndex {
-            let c = b[i]
-            if (0x30...0x39).contains(c) {
-                if dot { fraction += 1 } else { whole += 1 }
-            } else if c == UInt8(ascii: "."), !dot {
-                dot = true
-            } else {
-                return false
-            }
-            i = b.index(after: i)
-        }
-        return whole > 0 && (!dot || fraction > 0)
     }
 
     /// Streams the first `limit` records in output order (by key, then as found).

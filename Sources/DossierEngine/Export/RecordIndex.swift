@@ -105,10 +105,7 @@ final class ScratchRecordIndex: RecordIndex {
     init(url: URL) throws(DossierError) {
         self.url = url
         do {
-            // Created private before SQLite opens it, whatever the umask.
-            let fd = Glibc.open(url.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { throw CocoaError(.fileWriteNoPermission) }
-            Glibc.close(fd)
+            guard Scratch.createPrivateFile(url) else { throw CocoaError(.fileWriteNoPermission) }
             var config = Configuration()
             config.allowsUnsafeTransactions = true
             config.label = "dossier.scratch"
