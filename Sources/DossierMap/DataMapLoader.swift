@@ -28,11 +28,10 @@ public struct DataMapLoader: Sendable {
         self.today = today ?? Self.utcToday()
     }
 
+    /// Today in UTC, as `Date.utcTimestamp` writes it (through `String(format:)`, its arguments'
+    /// dynamic casts scanned the binary's protocol conformances: about 0.3 ms of every start).
     static func utcToday() -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let c = calendar.dateComponents([.year, .month, .day], from: Date())
-        return String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
+        String(Date().utcTimestamp.prefix(10))
     }
 
     public func load(file: String) throws(DossierError) -> DataMap {

@@ -20,6 +20,20 @@ import Testing
         #expect(map.controller.defaultRegion == "PL")
     }
 
+    /// The day transfers are judged on is today's UTC date, as the Gregorian calendar gives it
+    /// (taken on both sides of the call, in case midnight passes between them).
+    @Test func todayIsTheUTCDate() {
+        func calendarDay() -> String {
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = TimeZone(identifier: "UTC")!
+            let c = calendar.dateComponents([.year, .month, .day], from: Date())
+            return String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
+        }
+        let before = calendarDay(), today = DataMapLoader.utcToday(), after = calendarDay()
+        #expect(today == before || today == after)
+        #expect(today.utf8.count == 10)
+    }
+
     @Test func unknownKeyNamesLineAndKey() throws {
         let yaml = dataMapYAML(sources: csvSource.replacingOccurrences(of: "origin: subject", with: "origin: subject\n        purpose: [x]"))
         let error = try #require(throws: DossierError.self) { try load(yaml) }
