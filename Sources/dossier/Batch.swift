@@ -112,7 +112,7 @@ struct Batch: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let map = try Exporter.loadMap(file: config)
+        let map = try MapPrefetch.map(file: config)
         if let language, !map.controller.languages.contains(language) {
             throw DossierError(.usage, "the data map offers the languages \(map.controller.languages.joined(separator: ", ")), not '\(language)'")
         }

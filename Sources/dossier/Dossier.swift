@@ -31,6 +31,7 @@ struct Dossier: AsyncParsableCommand {
             return handler
         }
         Signals.shared.install()
+        MapPrefetch.start(CommandLine.arguments)
         var pastable = ""
         do {
             var command = try parseAsRoot()

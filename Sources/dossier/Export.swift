@@ -51,7 +51,7 @@ struct Export: AsyncParsableCommand {
     func run() async throws {
         let identifiers = try person.identifiers()
         let date = try parseAsOf(asOf) ?? Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
-        let map = try Exporter.loadMap(file: config)
+        let map = try MapPrefetch.map(file: config)
         if let language, !map.controller.languages.contains(language) {
             throw DossierError(.usage, "the data map offers the languages \(map.controller.languages.joined(separator: ", ")), not '\(language)'")
         }
@@ -78,9 +78,9 @@ struct Export: AsyncParsableCommand {
         for part in result.parts { print(part.path) }
     }
 
+    /// `export-20260131T090000Z-1a2b3c4d`: the time in UTC as ISO 8601's basic format writes it.
     static func generatedRequestID(_ date: Date) -> String {
-        var style = Date.ISO8601FormatStyle(dateSeparator: .omitted, dateTimeSeparator: .standard, timeSeparator: .omitted)
-        style.timeZone = TimeZone(identifier: "UTC")!
-        return "export-\(date.formatted(style))-\(UUID().uuidString.prefix(8).lowercased())"
+        let basic = date.utcTimestamp.filter { $0 != "-" && $0 != ":" }
+        return "export-\(basic)-\(UUID().uuidString.prefix(8).lowercased())"
     }
 }

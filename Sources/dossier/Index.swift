@@ -27,7 +27,7 @@ struct Index: AsyncParsableCommand {
     @OptionGroup var index: IndexOptions
 
     func run() async throws {
-        let map = try Exporter.loadMap(file: config)
+        let map = try MapPrefetch.map(file: config)
         let exporter = Exporter(map: map, indexFolder: index.folder)
         for (source, state) in try await exporter.buildIndexes() {
             print("index: \(source.id): \(IndexOptions.describe(state, kind: source.kind))")

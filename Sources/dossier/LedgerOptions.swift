@@ -49,7 +49,7 @@ struct LedgerOptions: ParsableArguments {
     }
 
     func service(indexFolder: URL? = nil, connections: Int = 4) async throws(DossierError) -> RequestService {
-        let map = try config.map { f throws(DossierError) in try Exporter.loadMap(file: f) }
+        let map = try config.map { f throws(DossierError) in try MapPrefetch.map(file: f) }
         // With --today, every time the ledger records (history, deliveries, audit) falls on that day,
         // at the current time of day, so that a scripted run keeps its dates consistent.
         let shift: TimeInterval
@@ -112,6 +112,9 @@ extension RequestStatus: ExpressibleByArgument {}
 /// `--as-of TIME`: a UTC time such as 2026-01-31T09:00:00Z; nil when not given.
 func parseAsOf(_ text: String?) throws(DossierError) -> Date? {
     guard let text else { return nil }
+    // The whole-second form the help shows is read by hand (Foundation's ISO 8601 parser took
+    // 0.7 ms of a 30 ms export), to the same time (`Date(utcTimestamp:)`); any other by Foundation.
+    if text.utf8.count == 20, let date = Date(utcTimestamp: text) { return date }
     guard let parsed = try? Date(text, strategy: .iso8601) else {
         throw DossierError(.usage, "--as-of takes a UTC time such as 2026-01-31T09:00:00Z")
     }

@@ -25,7 +25,7 @@ struct Validate: AsyncParsableCommand {
     @OptionGroup var index: IndexOptions
 
     func run() async throws {
-        let map = try Exporter.loadMap(file: config)
+        let map = try MapPrefetch.map(file: config)
         let (notes, indexes) = try await Exporter(map: map, indexFolder: index.folder).validateSources()
         let datasets = map.sources.reduce(0) { $0 + $1.datasets.count }
         for (dataset, undescribed) in notes where !undescribed.isEmpty {

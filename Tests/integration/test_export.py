@@ -279,6 +279,51 @@ def test_same_request_gives_identical_archives(dossier, samples_map, tmp_path):
     assert manifest["generated_at"].replace("+00:00", "Z") == AS_OF
 
 
+def test_the_map_is_the_one_the_parsed_config_names(dossier, samples_map, tmp_path):
+    """The map named by --config is loaded while the arguments are parsed; the export uses it only
+    when it is the map the parser settles on, however the option is written or repeated."""
+    def run_export(*config_args, out_name):
+        out = tmp_path / out_name
+        out.mkdir()
+        return run(dossier, "export", *config_args, "--email", ZOFIA, "--out", out,
+                   "--request-id", "REQ-MAP", "--as-of", AS_OF), out
+
+    proc, out = run_export("--config", samples_map, out_name="spaced")
+    assert proc.returncode == 0, proc.stderr
+    reference = (out / "dossier-REQ-MAP.zip").read_bytes()
+    proc, out = run_export(f"--config={samples_map}", out_name="equals")
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "dossier-REQ-MAP.zip").read_bytes() == reference
+    # Given twice, the last --config is the map (as swift-argument-parser reads a repeated option),
+    # not the first one, which is the one looked at before parsing.
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("controller: [not, a, map\n", encoding="utf-8")
+    proc, out = run_export("--config", broken, "--config", samples_map, out_name="last-good")
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "dossier-REQ-MAP.zip").read_bytes() == reference
+    proc, out = run_export("--config", samples_map, "--config", broken, out_name="last-broken")
+    assert_one_line_error(proc, EX_USAGE, "broken.yaml")
+    assert list(out.iterdir()) == []
+
+
+def test_as_of_forms(dossier, samples_map, tmp_path):
+    """--as-of: the whole-second UTC form, read by hand, and an offset, read by Foundation, name the
+    same time; a text that is not such a time is a usage error."""
+    generated = {}
+    for name, text in (("utc", "2026-01-31T09:00:00Z"), ("offset", "2026-01-31T10:00:00+01:00")):
+        out = tmp_path / name
+        out.mkdir()
+        archive = export(dossier, samples_map, [("email", ZOFIA)], out, request_id="REQ-ASOF", as_of=text)
+        generated[name] = json.loads(read_archive(archive)["manifest.json"])["generated_at"].replace("+00:00", "Z")
+    assert generated == {"utc": "2026-01-31T09:00:00Z", "offset": "2026-01-31T09:00:00Z"}
+    for bad in ("2026-13-01T09:00:00Z", "2026-01-31 09:00:00Z", "2026-01-31T09:00Z", "31.01.2026"):
+        out = tmp_path / "bad"
+        out.mkdir(exist_ok=True)
+        proc = run(dossier, "export", "--config", samples_map, "--email", ZOFIA, "--out", out, "--as-of", bad)
+        assert_one_line_error(proc, EX_USAGE, "--as-of")
+        assert list(out.iterdir()) == []
+
+
 def test_default_request_id_names_the_archive(dossier, samples_map, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
@@ -286,6 +331,11 @@ def test_default_request_id_names_the_archive(dossier, samples_map, tmp_path):
     manifest = json.loads(read_archive(archive)["manifest.json"])
     assert manifest["request_id"]
     assert archive.name == f"dossier-{manifest['request_id']}.zip"
+    # export-<the run's time, UTC, ISO 8601 basic format>-<8 hex digits>
+    m = re.fullmatch(r"export-(\d{8}T\d{6}Z)-[0-9a-f]{8}", manifest["request_id"])
+    assert m, manifest["request_id"]
+    generated = manifest["generated_at"].replace("+00:00", "Z").replace("-", "").replace(":", "")
+    assert m.group(1) == generated, (m.group(1), manifest["generated_at"])
     assert "zofia" not in archive.name.lower()
 
 

@@ -57,6 +57,14 @@ public struct Exporter: Sendable {
         try CollectorRegistry.mapLoader.load(file: file)
     }
 
+    /// Starts parsing the page's templates for `language` (or the map's first, as an export chooses)
+    /// on another thread, as `export(_:)` does when it begins; a later start for the same language
+    /// does nothing more. An unknown language is left for the export to report.
+    public static func preparePage(for map: DataMap, language: String?) {
+        guard let texts = try? Translations(language: language ?? map.controller.languages.first ?? "en") else { return }
+        Report.prepare(texts)
+    }
+
     /// Normalises and checks identifiers given by a person; a malformed one is a usage error.
     public func normalizedIdentifiers(_ given: [(kind: IdentifierKind, text: String)]) throws(DossierError) -> [Identifier] {
         guard !given.isEmpty else {
