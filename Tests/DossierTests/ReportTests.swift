@@ -21,9 +21,38 @@ import Testing
         #expect(escaped(pair.0) == Report.htmlEscaped(pair.0))
     }
 
+    /// The warm-up's template parses and renders (were it to fail, nothing would say so and the
+    /// page's first render would pay the runtime's look-ups again).
+    @Test func theWarmUpRenders() {
+        // One x for each look-up that finds a text: itself, through a dotted name, a section or
+        // the stack of sections (12 of them).
+        #expect(Report.warmUpRender() == String(repeating: "x", count: 12))
+    }
+
     @Test func aQuoteFollowedByACombiningMarkIsStillEscaped() {
         // One Character ("\"" + U+0301) to Swift, but a quote that ends an attribute to a browser.
         #expect(escaped("x\"\u{301} onclick=1") == "x&quot;\u{301} onclick=1")
+        #expect(Report.htmlEscaped("x\"\u{301} onclick=1") == "x&quot;\u{301} onclick=1")
+        #expect(Report.htmlEscaped("<\u{338}a'\u{301}&\u{20DD}>") == "&lt;\u{338}a&#39;\u{301}&amp;\u{20DD}&gt;")
+    }
+
+    /// Every value the templates write is escaped byte by byte, also where swift-mustache's own
+    /// escaping, which compares characters, would leave a quote followed by a combining mark.
+    @Test(arguments: ["en", "pl"])
+    func thePageEscapesEveryValueByteByByte(language: String) throws {
+        let t = try Translations(language: language)
+        let hostile = "Acme\"\u{301} onmouseover=alert(1) <\u{338}script>"
+        let written = "Acme&quot;\u{301} onmouseover=alert(1) &lt;\u{338}script&gt;"
+        let quote = "\"\u{301}", tag = "<\u{338}"
+        let html = try Report.renderIndex(["controller": ["name": hostile, "website": hostile] as [String: Any], "has_data": true,
+                                            "lang": language], translations: t)
+        #expect(html.contains(written))
+        #expect(!html.contains(quote))
+        #expect(!html.contains(tag))
+        let explanations = try Report.renderExplanations(["has_data": true, "controller": ["name": hostile] as [String: Any]], translations: t)
+        #expect(explanations.contains(written))
+        #expect(!explanations.contains(quote))
+        #expect(!explanations.contains(tag))
     }
 
     /// `translated` as it was written with Foundation's `range(of:)`: the byte scan that replaced it
