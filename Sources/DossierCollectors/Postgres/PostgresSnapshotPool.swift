@@ -150,11 +150,15 @@ actor PostgresSnapshotPool {
         if !waiting.isEmpty { waiting.removeFirst().resume() }
     }
 
+    /// Closes every connection at once: one after the other, each close waited for its own round
+    /// trip, a tenth of a single export through PostgreSQL.
     func close() async {
         closed = true
-        for c in idle { try? await c.close() }
+        let connections = idle + [anchor]
         idle = []
-        try? await anchor.close()
+        await withTaskGroup(of: Void.self) { group in
+            for c in connections { group.addTask { try? await c.close() } }
+        }
         for w in waiting { w.resume() }
         waiting = []
     }
