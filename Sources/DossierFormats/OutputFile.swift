@@ -17,10 +17,12 @@ import Glibc
 /// try file.close()
 /// try file.forEachChunk { bytes throws(DossierError) in hasher.update(bufferPointer: bytes) }
 /// ```
-public final class Staging {
+public final class Staging: @unchecked Sendable {
     /// The folder; it must exist before the first file spills into it.
     public let folder: URL
+    /// The budget left; locked, as the stores of one export's concurrent lookups share it.
     private var remaining: Int
+    private let lock = NSLock()
 
     /// The default budget: 1 MiB an export, what the bundle of a person with some hundreds of
     /// records takes; a bundle beyond it spills what does not fit, so that an export's memory is the
@@ -34,19 +36,23 @@ public final class Staging {
 
     /// Takes `bytes` of the budget, or nothing when fewer remain.
     func take(_ bytes: Int) -> Bool {
-        guard bytes <= remaining else { return false }
-        remaining -= bytes
-        return true
+        lock.withLock {
+            guard bytes <= remaining else { return false }
+            remaining -= bytes
+            return true
+        }
     }
 
     /// Takes up to `bytes` of the budget: what remains when fewer do.
     func take(upTo bytes: Int) -> Int {
-        let granted = max(0, min(bytes, remaining))
-        remaining -= granted
-        return granted
+        lock.withLock {
+            let granted = max(0, min(bytes, remaining))
+            remaining -= granted
+            return granted
+        }
     }
 
-    func give(_ bytes: Int) { remaining += bytes }
+    func give(_ bytes: Int) { lock.withLock { remaining += bytes } }
 
     /// Creates the folders between `folder` (which must exist) and `url`, one level at a time, never
     /// `folder` itself: a staging folder removed meanwhile (a signal) stays removed.

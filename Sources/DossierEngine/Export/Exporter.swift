@@ -180,7 +180,7 @@ public struct Exporter: Sendable {
             }
         }
         let stores = resolver.stores(kind: request.kind, staging: staging, redactions: request.redactions)
-        let resolution = try await resolver.resolve(given: given, sources: sources, into: stores)
+        let resolution = try await resolver.resolve(given: given, sources: sources, into: stores, atOnce: sources.lookupsAtOnce)
         log.info("collected", metadata: ["records": "\(stores.all.reduce(0) { $0 + $1.count })", "rounds": "\(resolution.rounds)"])
 
         // Assemble the bundle: the data first (the fingerprint is what the person's data is).

@@ -2,6 +2,7 @@ import DossierCollectors
 import DossierFormats
 import DossierIdentity
 import DossierModel
+import Foundation
 
 /// Names one dataset of the map: its source and its own id (`crm/contacts`).
 public struct DatasetID: Sendable, Hashable, CustomStringConvertible {
@@ -25,9 +26,17 @@ public final class OpenedSources: Sendable {
     public let map: DataMap
     /// The collector of each source, in the map's order.
     let collectors: [(source: Source, collector: any Collector)]
+    /// How many exports use the sources at once (`open`'s `concurrency`).
+    public let concurrency: Int
 
-    init(map: DataMap, collectors: [(source: Source, collector: any Collector)]) {
-        self.map = map; self.collectors = collectors
+    init(map: DataMap, collectors: [(source: Source, collector: any Collector)], concurrency: Int = 1) {
+        self.map = map; self.collectors = collectors; self.concurrency = max(1, concurrency)
+    }
+
+    /// How many lookups one export runs at once: the cores the run's concurrent exports leave it
+    /// (a single export, all of them; a batch with one job per core, one).
+    public var lookupsAtOnce: Int {
+        max(1, ProcessInfo.processInfo.activeProcessorCount / concurrency)
     }
 
     /// Opens every source of the map; a source that cannot be opened closes the ones already open.
@@ -64,7 +73,7 @@ public final class OpenedSources: Sendable {
             for c in collectors { await c.collector.close() }
             throw failure
         }
-        return OpenedSources(map: map, collectors: collectors)
+        return OpenedSources(map: map, collectors: collectors, concurrency: concurrency)
     }
 
     /// Closes every collector.
