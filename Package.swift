@@ -117,7 +117,7 @@ let package = Package(
             // which put all 49,075 public symbols of the linked Swift modules in the dynamic symbol table;
             // at every start the loader searched it and the runtime's backtracer ran dladdr over it.
             // Nothing looks a symbol up in the executable: without them `dossier --version` takes
-            // 8.7 instead of 11.0 ms (hyperfine, 60 runs each, alternating; README "Process start").
+            // 8.7 instead of 11.0 ms (hyperfine, 60 runs each, alternating; README, "Performance").
             .unsafeFlags(["-Xlinker", "--no-export-dynamic"], .when(configuration: .release)),
         ]),
 
