@@ -153,7 +153,7 @@ public final class RequestService: Sendable {
         }
         let record = try await ledger.createRequest(NewRequest(
             kind: kind, received: received, firstDeadline: firstDeadline, channel: channel,
-            language: language ?? map.controller.languages.first ?? "en", identifiers: identifiers, flags: flags, evidence: evidence,
+            language: map.language(language), identifiers: identifiers, flags: flags, evidence: evidence,
             reference: reference), at: now())
         return Opened(request: record, notes: notes)
     }

@@ -62,6 +62,11 @@ public struct DataMap: Sendable {
         t?.text(in: language, fallbacks: controller.languages + ["en"])
     }
     public func category(_ id: String) -> Category? { categories.first { $0.id == id } }
+    /// The language of a bundle or request: the one asked for, else the map's first.
+    public func language(_ requested: String?) -> String {
+        requested ?? controller.languages.first ?? "en"
+    }
+
     public func recipient(_ id: String) -> Recipient? { recipients.first { $0.id == id } }
 }
 

@@ -27,7 +27,7 @@ final class MapPrefetch: @unchecked Sendable {
     /// Starts loading the map that `arguments` (the whole command line, program name first) name
     /// with `--config PATH` or `--config=PATH`, if any, before the options after `--`.
     static func start(_ arguments: [String]) {
-        guard let path = configPath(in: arguments) else { return }
+        guard let path = option("--config", in: arguments) else { return }
         let exporting = arguments.dropFirst().first == "export"
         let language = exporting ? option("--language", in: arguments) : nil
         shared.condition.lock()
@@ -59,11 +59,7 @@ final class MapPrefetch: @unchecked Sendable {
         return try result.get()
     }
 
-    /// The value of the first `--config` before `--`.
-    static func configPath(in arguments: [String]) -> String? {
-        option("--config", in: arguments)
-    }
-
+    /// The value of the first `name` option before `--` (`--name VALUE` or `--name=VALUE`).
     static func option(_ name: String, in arguments: [String]) -> String? {
         var rest = arguments.dropFirst()[...]
         while let argument = rest.popFirst() {

@@ -61,7 +61,7 @@ public struct Exporter: Sendable {
     /// on another thread, as `export(_:)` does when it begins; a later start for the same language
     /// does nothing more. An unknown language is left for the export to report.
     public static func preparePage(for map: DataMap, language: String?) {
-        guard let texts = try? Translations(language: language ?? map.controller.languages.first ?? "en") else { return }
+        guard let texts = try? Translations(language: map.language(language)) else { return }
         Report.prepare(texts)
     }
 
@@ -141,7 +141,7 @@ public struct Exporter: Sendable {
             throw DossierError(.usage, "the request id may hold only letters, digits, '.', '_' and '-' (and not start with a dot)")
         }
         return (try normalizedIdentifiers(request.identifiers),
-                try Translations(language: request.language ?? map.controller.languages.first ?? "en"))
+                try Translations(language: map.language(request.language)))
     }
 
     /// One export against sources opened for a whole run; `sources` must be opened from this map.
