@@ -125,7 +125,7 @@ let package = Package(
 
         .testTarget(name: "DossierTests", dependencies: [
             "DossierModel", "DossierMap", "DossierIdentity", "DossierCollectors", "DossierFormats",
-            "DossierArchive", "DossierEngine", "DossierLedger", "DossierReport", "DossierPostgres",
+            "DossierArchive", "DossierEngine", "DossierLedger", "DossierReport", "DossierPostgres", "CXMLIndex",
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
     ],

@@ -1,3 +1,4 @@
+import CXMLIndex
 @testable import DossierCollectors
 import DossierModel
 import Foundation
@@ -126,41 +127,98 @@ import Testing
         #expect(rows == 20_001)
     }
 
-    @Test func xmlFieldsReadOffTheTreeAgreeWithWholeRecords() throws {
+    /// Records that the field scanner (`dossier_xml_scan_fields`) must read as the trees do: attributes
+    /// and children of one name, repeated children, CDATA, comments and instructions inside a value,
+    /// '&' escaped in attributes, namespaces, a record path inside a record, empty and structured
+    /// elements, and a name with a Kelvin sign (U+212A), which Swift finds equal to "Kelvin".
+    static let trickyXML = """
+      <r email=" Attr@Example.pl "><email>child@example.pl</email><email>second@example.pl</email></r>
+      <r><email><![CDATA[cdata@example.pl]]></email><phone>+48 22 100 00 00</phone></r>
+      <r a:id="1" b:id="2"><id>3</id><address><city>Łódź</city><zip code="1"/></address></r>
+      <r><address city="attr"><city>x</city><city>y</city></address><email type="work">w@example.pl</email></r>
+      <r><email>one<!-- note -->two<?pi x?>three</email><address>plain</address></r>
+      <r>text only</r>
+      <r><\u{212A}elvin>kelvin sign</\u{212A}elvin><email/></r>
+      <r email="a&amp;b@example.pl" phone="&#38;&#x26;&lt;&#9;1&gt;"><id xmlns="urn:c">7</id></r>
+      <r id="attr-first"><id>then-child</id><address><city a="1">structured</city></address></r>
+      <r><address><city>one</city></address><address><city>two</city></address></r>
+      <r><address><street>s</street><city> spaced	</city></address><r><email>inner@example.pl</email></r></r>
+      <r><a:email>prefixed@example.pl</a:email><Email>case@example.pl</Email></r>
+      <r><address city="attr-only"/><phone><![CDATA[+48]]> 22 <![CDATA[100]]></phone></r>
+    """
+
+    @Test(arguments: ["UTF-8", "UTF-16"])
+    func xmlFieldsReadOffTheTreeAgreeWithWholeRecords(_ encoding: String) throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let file = folder.appendingPathComponent("entries.xml")
-        try """
-        <?xml version="1.0" encoding="UTF-8"?>
+        let text = """
+        <?xml version="1.0" encoding="\(encoding)"?>
         <root xmlns:a="urn:a" xmlns:b="urn:b">
-          <r email=" Attr@Example.pl "><email>child@example.pl</email><email>second@example.pl</email></r>
-          <r><email><![CDATA[cdata@example.pl]]></email><phone>+48 22 100 00 00</phone></r>
-          <r a:id="1" b:id="2"><id>3</id><address><city>Łódź</city><zip code="1"/></address></r>
-          <r><address city="attr"><city>x</city><city>y</city></address><email type="work">w@example.pl</email></r>
-          <r><email>one<!-- note -->two</email><address>plain</address></r>
-          <r>text only</r>
-          <r><Kelvin/><email/></r>
+        \(Self.trickyXML)
         </root>
-        """.write(to: file, atomically: true, encoding: .utf8)
-        let paths = ["email", "phone", "id", "address.city", "address.zip", "address.zip.code", "address", "missing", "Kelvin"]
-            .map(FieldPath.init)
-        let names = paths.map { $0.components.map(XMLFormat.Name.init) }
+        """
+        try text.write(to: file, atomically: true, encoding: encoding == "UTF-8" ? .utf8 : .utf16)
+        let paths = ["email", "phone", "id", "address.city", "address.zip", "address.zip.code", "address", "missing", "Kelvin",
+                     "address.street", "Email"].map(FieldPath.init)
+        // The same fields through the tree (a "#text" path makes the scan build every record's tree).
+        let throughTrees = paths + [FieldPath("#text")]
         let dataset = Dataset(id: "r", title: nil, description: nil, path: nil, key: [], lookups: [], yields: [], filter: [],
                               record: "/root/r", purposes: [], recipients: [], retention: nil, origin: .subject, from: nil,
                               fields: [], location: SourceLocation(file: "map.yaml"))
-        var records = 0
+        var projected: [[String]] = [], built: [[String]] = []
+        var ranges: [ByteRange] = []
+        let scan = try XMLFormat().scanRanges(file, datasets: [dataset], fields: paths, source: "s") { values, range, _ throws(DossierError) in
+            projected.append(values.map(Self.seen))
+            ranges.append(range)
+        }
+        _ = try XMLFormat().scanRanges(file, datasets: [dataset], fields: throughTrees, source: "s") { values, _, _ throws(DossierError) in
+            built.append(values.dropLast().map(Self.seen))
+        }
+        guard case .done(let stored) = scan else { Issue.record("not indexable"); return }
+        let layout = try XMLFormat().layout(of: file, stored: stored, source: "s")
         let data = Array(try Data(contentsOf: file))
-        _ = try XMLFormat().scanRanges(file, datasets: [dataset], fields: paths, source: "s") { values, range, _ throws(DossierError) in
-            records += 1
-            let bytes = data[Int(range.offset)..<Int(range.offset) + range.length]
-            let whole = try XMLFormat().record(from: Array(bytes), range: range, dataset: dataset,
-                                               layout: XMLFormat.Layout(encoding: "", namespaces: ["/root/r": #" xmlns:a="urn:a" xmlns:b="urn:b""#]),
-                                               file: file, source: "s")
+        #expect(projected.count == 13)
+        #expect(projected == built)
+        for (i, range) in ranges.enumerated() {
+            let bytes = Array(data[Int(range.offset)..<Int(range.offset) + range.length])
+            let whole = try XMLFormat().record(from: bytes, range: range, dataset: dataset, layout: layout, file: file, source: "s")
             for (k, path) in paths.enumerated() {
-                #expect(Self.seen(values[k]) == Self.seen(whole?.value(at: path)), "\(path) of \(String(decoding: bytes, as: UTF8.self))")
+                #expect(projected[i][k] == Self.seen(whole?.value(at: path)), "\(path) of record \(i + 1)")
             }
         }
-        #expect(records == 7)
-        #expect(names.count == paths.count)
+        // Spot checks of what the comparison above relies on.
+        #expect(projected[0][0] == "-|[\" Attr@Example.pl \", \"child@example.pl\", \"second@example.pl\"]")
+        #expect(projected[4][0] == "onetwothree|[\"onetwothree\"]")
+        #expect(projected[6][8] == "kelvin sign|[\"kelvin sign\"]")
+        #expect(projected[7][0] == "a&b@example.pl|[\"a&b@example.pl\"]")
+        #expect(projected[7][1] == "&&<\t1>|[\"&&<\\t1>\"]")
+        #expect(projected[12][1] == "+48 22 100|[\"+48 22 100\"]")
+    }
+
+    /// The field scanner reads every record but those it cannot compare byte for byte (here the
+    /// Kelvin sign's) without a tree.
+    @Test func xmlFieldScannerBuildsNoTreeForPlainRecords() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("entries.xml")
+        try "<root xmlns:a=\"urn:a\" xmlns:b=\"urn:b\">\(Self.trickyXML)</root>".write(to: file, atomically: true, encoding: .utf8)
+        _ = XMLFormat.initialized
+        final class Counts { var fields = 0, trees = 0 }
+        let counts = Counts()
+        var status = dossier_xml_status()
+        let path = strdup("/root/r")!, email = strdup("email")!, kelvin = strdup("Kelvin")!
+        defer { free(path); free(email); free(kelvin) }
+        var paths: [UnsafePointer<CChar>?] = [UnsafePointer(path)]
+        var components: [UnsafePointer<CChar>?] = [UnsafePointer(email), UnsafePointer(kelvin)]
+        var lengths: [Int32] = [1, 1]
+        let result = dossier_xml_scan_fields(file.path, &paths, 1, 0, &components, &lengths, 2, { ctx, _, _, _, fields, node, _ in
+            let counts = Unmanaged<Counts>.fromOpaque(ctx!).takeUnretainedValue()
+            if fields != nil, node == nil { counts.fields += 1 } else if fields == nil, node != nil { counts.trees += 1 }
+            return 0
+        }, Unmanaged.passUnretained(counts).toOpaque(), &status, nil, 0)
+        #expect(result == 0)
+        #expect(counts.fields == 12)
+        #expect(counts.trees == 1)
     }
 }

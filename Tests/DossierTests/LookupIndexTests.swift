@@ -6,7 +6,7 @@ import Testing
 @Suite struct LookupIndexTests {
     /// Keys are persisted: the hash must never change without a new index format version.
     @Test func keysAreStableFNV1a() {
-        #expect(LookupIndex.formatVersion == 2)
+        #expect(LookupIndex.formatVersion == 3)
         #expect(LookupIndex.key(dataset: "subscribers", kind: .email, value: "anna@example.pl") == 5_149_355_964_643_786_078)
         // Separators keep ("ab", "c") and ("a", "bc") apart.
         #expect(LookupIndex.key(dataset: "ab", kind: .email, value: "c") != LookupIndex.key(dataset: "a", kind: IdentifierKind("bemail"), value: "c"))

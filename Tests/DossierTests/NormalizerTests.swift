@@ -90,6 +90,47 @@ import Testing
         }
     }
 
+    /// `phoneTail`'s claim, checked against Debian's libphonenumber: a text that has a tail
+    /// normalises (when it is a number at all) to a number with the same tail. The texts are every
+    /// region's example numbers of every type (Google's metadata, through PyPI's `phonenumbers`:
+    /// Tests/Fixtures/phones/generate.py), written in E.164, international, national (with carrier
+    /// codes where a region dials them), dialled from four other countries, and with the national
+    /// prefix after the country code, each with spaces, hyphens, dots or no separators, read in
+    /// their region.
+    @Test func phoneTailAgreesWithLibphonenumber() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        let text = try String(contentsOf: root.appendingPathComponent("Fixtures/phones/examples.tsv"), encoding: .utf8)
+        var checked = 0, tails = 0
+        var regions: Set<Substring> = []
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            let parts = line.split(separator: "\t", maxSplits: 1)
+            try #require(parts.count == 2, "\(line)")
+            let phone = String(parts[1])
+            guard let tail = StandardNormalizer.phoneTail(phone) else { continue }
+            tails += 1
+            guard let e164 = StandardNormalizer.e164(phone, region: String(parts[0])) else { continue }
+            checked += 1
+            regions.insert(parts[0])
+            #expect(StandardNormalizer.phoneTail(normalized: e164) == tail, "\(parts[0]) \(phone) -> \(e164)")
+        }
+        // Most texts have a tail, and most of those are numbers to libphonenumber, from nearly every region.
+        #expect(tails > 20_000)
+        #expect(checked > 14_000)
+        #expect(regions.count > 230)
+    }
+
+    @Test(arguments: [("+48 22 122 86 17", "~228617"), ("0048221228617", "~228617"), ("221 228 617", "~228617"),
+                      ("(+48) 601-234-567", "~234567"), ("22 122 86", nil), ("+48 22 122 86 17 ext. 5", nil),
+                      ("２２１２２８６１７", nil), ("221228617#", nil)] as [(String, String?)])
+    func phoneTailIsTheLastSixDigitsOfAPlainText(_ text: String, _ tail: String?) {
+        #expect(StandardNormalizer.phoneTail(text) == tail)
+    }
+
+    @Test(arguments: [("+48221228617", "~228617"), ("+48221228617;ext=5", nil), ("+4812", nil), ("221228617", nil)] as [(String, String?)])
+    func phoneTailOfANormalisedNumber(_ normalized: String, _ tail: String?) {
+        #expect(StandardNormalizer.phoneTail(normalized: normalized) == tail)
+    }
+
     @Test(arguments: ["22 122 86 17 ext. 5", "+48 22 122 86 17 #5", "22+48", "++48221228617", "２２１２２８６１７", "tel. 221228617", "221228617,5"])
     func textsWithoutAPhoneKeyAreCachedAsThemselves(_ text: String) {
         #expect(StandardNormalizer.phoneKey(text) == nil)

@@ -101,6 +101,26 @@ static void error_handler_restore(error_handler old) { xmlSetStructuredErrorFunc
 /* How a position in libxml2's decoded (UTF-8) buffer maps back to the file, see offset_of. */
 enum { ENC_UNKNOWN = -1, ENC_GENERIC, ENC_SINGLE_BYTE, ENC_UTF16, ENC_UTF8 };
 
+/* dossier_xml_scan_fields: an element of the record that a field's path goes through (the record
+ * itself is node 0), with what the fields need of it. Nodes, attributes and texts live in arrays
+ * reused from record to record, and refer to each other by index. */
+typedef struct {
+    const xmlChar *name;        /* interned */
+    uint64_t mask;              /* the fields whose first `depth` components name the elements down to here */
+    int depth;                  /* 0: the record */
+    int structure;              /* has attributes or child elements */
+    int want_text;              /* some field ends here */
+    int has_text;
+    size_t text_start, text_len;
+    int first_child, last_child, next;   /* -1: none */
+    int first_attr, nattr;      /* its attributes that a field names (the first of each name) */
+} pnode;
+
+typedef struct {
+    const xmlChar *name;        /* interned */
+    size_t start, len;          /* the value, in the text buffer */
+} pattr;
+
 typedef struct {
     xmlParserCtxtPtr ctxt;
     int fd;
@@ -130,7 +150,8 @@ typedef struct {
     char *ns_text;                  /* the chain's in-scope declarations as attribute text */
     size_t ns_len, ns_cap;
 
-    xmlNodePtr record;              /* the record being built, NULL outside records */
+    int in_record;                  /* inside a record (its element included) */
+    xmlNodePtr record;              /* the record being built (not when projecting), NULL outside records */
     int record_depth, record_path;
     uint64_t record_start;
 
@@ -140,6 +161,25 @@ typedef struct {
     char encoding[64];
     char *encoding_out;
     size_t encoding_capacity;
+
+    /* Projection (dossier_xml_scan_fields): fields read off the events, no tree. */
+    int project;
+    dossier_xml_fields_fn fields_fn;
+    int nfields;
+    const xmlChar **fcomp;          /* all fields' components, interned */
+    int *ffirst, *flen;
+    pnode *nodes;
+    int nnodes, nodes_cap;
+    int *stack;                     /* per open element of the record, by depth in it: its node or -1 */
+    int stack_cap;
+    pattr *attrs;
+    int nattrs, attrs_cap;
+    char *text;
+    size_t text_len, text_cap;
+    dossier_xml_item *items;
+    int nitems, items_cap;
+    dossier_xml_field *out;
+    int exact;                      /* 0: a name or value the scanner cannot compare byte for byte */
 
     int failed;                     /* status filled; stop at the next event */
     int halted;
@@ -357,6 +397,240 @@ static void note_encoding(scan_state *s) {
         snprintf(s->encoding_out, s->encoding_capacity, "%s", s->encoding);
 }
 
+/* ---------------------------------------------------------------------------------------------- */
+/* Projection: a record's fields without its tree (dossier_xml_scan_fields)                         */
+
+static int grow(void **array, int *cap, int need, size_t size) {
+    if (need <= *cap) return 0;
+    int c = *cap ? *cap : 16;
+    while (c < need) c *= 2;
+    void *p = realloc(*array, (size_t)c * size);
+    if (p == NULL) return -1;
+    *array = p;
+    *cap = c;
+    return 0;
+}
+
+static int text_append(scan_state *s, const char *bytes, size_t n) {
+    if (s->text_len + n > s->text_cap) {
+        size_t cap = s->text_cap ? s->text_cap : 4096;
+        while (cap < s->text_len + n) cap *= 2;
+        char *p = realloc(s->text, cap);
+        if (p == NULL) return -1;
+        s->text = p;
+        s->text_cap = cap;
+    }
+    memcpy(s->text + s->text_len, bytes, n);
+    s->text_len += n;
+    return 0;
+}
+
+static int is_ascii(const xmlChar *name) {
+    for (const xmlChar *c = name; *c; c++)
+        if (*c >= 0x80) return 0;
+    return 1;
+}
+
+/* A new node at `depth` for the fields of `mask`; its index, or -1 when out of memory. */
+static int project_node(scan_state *s, const xmlChar *name, uint64_t mask, int depth) {
+    if (grow((void **)&s->nodes, &s->nodes_cap, s->nnodes + 1, sizeof *s->nodes)) return -1;
+    pnode *n = &s->nodes[s->nnodes];
+    memset(n, 0, sizeof *n);
+    n->name = name;
+    n->mask = mask;
+    n->depth = depth;
+    n->first_child = n->last_child = n->next = -1;
+    for (int f = 0; f < s->nfields; f++)
+        if ((mask >> f & 1) && s->flen[f] == depth) n->want_text = 1;
+    return s->nnodes++;
+}
+
+/* The attributes of node `n` that one of its fields names next (the first of each name), their values
+ * copied. SAX2 gives an attribute value with its character references and the predefined entities
+ * replaced, but for '&', which it leaves as "&#38;" for the tree builder to replace. */
+static int project_attributes(scan_state *s, int n, int nb_attributes, const xmlChar **attributes) {
+    pnode *node = &s->nodes[n];
+    node->structure |= nb_attributes > 0;
+    node->first_attr = s->nattrs;
+    int depth = node->depth;
+    uint64_t mask = node->mask;
+    for (int i = 0; i < nb_attributes; i++) {
+        const xmlChar *name = attributes[5 * i];
+        int wanted = 0, hit = 0;
+        for (int f = 0; f < s->nfields && !hit; f++) {
+            if (!(mask >> f & 1) || s->flen[f] <= depth) continue;
+            wanted = 1;
+            hit = s->fcomp[s->ffirst[f] + depth] == name;
+        }
+        if (!hit) {
+            if (wanted && !is_ascii(name)) s->exact = 0;
+            continue;
+        }
+        int seen = 0;
+        for (int a = s->nodes[n].first_attr; a < s->nattrs && !seen; a++) seen = s->attrs[a].name == name;
+        if (seen) continue;
+        if (grow((void **)&s->attrs, &s->attrs_cap, s->nattrs + 1, sizeof *s->attrs)) return -1;
+        pattr *attr = &s->attrs[s->nattrs++];
+        attr->name = name;
+        attr->start = s->text_len;
+        const xmlChar *v = attributes[5 * i + 3], *end = attributes[5 * i + 4];
+        while (v < end) {
+            const xmlChar *amp = memchr(v, '&', (size_t)(end - v));
+            const xmlChar *stop = amp ? amp : end;
+            if (text_append(s, (const char *)v, (size_t)(stop - v))) return -1;
+            v = stop;
+            if (amp == NULL) break;
+            if (end - amp >= 5 && !memcmp(amp, "&#38;", 5)) {
+                if (text_append(s, "&", 1)) return -1;
+                v = amp + 5;
+            } else {
+                s->exact = 0;   /* not something SAX2 leaves: the tree decides */
+                if (text_append(s, "&", 1)) return -1;
+                v = amp + 1;
+            }
+        }
+        attr->len = s->text_len - attr->start;
+    }
+    s->nodes[n].nattr = s->nattrs - s->nodes[n].first_attr;
+    return 0;
+}
+
+/* An element starts at depth `rel` (> 0) in the record. */
+static void project_start(scan_state *s, int rel, const xmlChar *localname, int nb_attributes, const xmlChar **attributes) {
+    if (grow((void **)&s->stack, &s->stack_cap, rel + 1, sizeof *s->stack)) goto oom;
+    int parent = s->stack[rel - 1], me = -1;
+    if (parent >= 0) {
+        s->nodes[parent].structure = 1;
+        int depth = s->nodes[parent].depth;
+        uint64_t pmask = s->nodes[parent].mask, mask = 0;
+        int wanted = 0;
+        for (int f = 0; f < s->nfields; f++) {
+            if (!(pmask >> f & 1) || s->flen[f] <= depth) continue;
+            wanted = 1;
+            if (s->fcomp[s->ffirst[f] + depth] == localname) mask |= (uint64_t)1 << f;
+        }
+        if (mask) {
+            me = project_node(s, localname, mask, depth + 1);
+            if (me < 0) goto oom;
+            if (s->nodes[parent].last_child >= 0) s->nodes[s->nodes[parent].last_child].next = me;
+            else s->nodes[parent].first_child = me;
+            s->nodes[parent].last_child = me;
+            if (project_attributes(s, me, nb_attributes, attributes)) goto oom;
+        } else if (wanted && !is_ascii(localname)) {
+            s->exact = 0;
+        }
+    }
+    s->stack[rel] = me;
+    return;
+oom:
+    scan_fail(s, DOSSIER_XML_INTERNAL, current_line(s), "out of memory");
+}
+
+/* Text or CDATA in the innermost open element of the record. */
+static void project_text(scan_state *s, const xmlChar *ch, int len) {
+    int n = s->stack[s->depth - 1 - s->record_depth];
+    if (n < 0 || !s->nodes[n].want_text || s->nodes[n].structure) return;
+    if (!s->nodes[n].has_text) {
+        s->nodes[n].has_text = 1;
+        s->nodes[n].text_start = s->text_len;
+    }
+    if (text_append(s, (const char *)ch, (size_t)len)) {
+        scan_fail(s, DOSSIER_XML_INTERNAL, current_line(s), "out of memory");
+        return;
+    }
+    s->nodes[n].text_len += (size_t)len;
+}
+
+/* Item offsets are kept in `text` as start + 1 (0: an object) until the text buffer is final. */
+static int push_item(scan_state *s, size_t start_plus_one, size_t len) {
+    if (grow((void **)&s->items, &s->items_cap, s->nitems + 1, sizeof *s->items)) return -1;
+    s->items[s->nitems].text = (const char *)(uintptr_t)start_plus_one;
+    s->items[s->nitems].length = len;
+    s->nitems++;
+    return 0;
+}
+
+/* Field f of the record, as XMLFormat.value(in:at:) reads it off the record's tree. */
+static int project_field(scan_state *s, int f) {
+    int node = 0;
+    s->out[f].count = 0;
+    s->out[f].items = NULL;
+    for (int j = 0; j < s->flen[f]; j++) {
+        const xmlChar *c = s->fcomp[s->ffirst[f] + j];
+        int first = s->nitems, count = 0, element = -1;
+        pnode *n = &s->nodes[node];
+        for (int a = n->first_attr; a < n->first_attr + n->nattr; a++)
+            if (s->attrs[a].name == c) {
+                if (push_item(s, s->attrs[a].start + 1, s->attrs[a].len)) return -1;
+                count++;
+                break;
+            }
+        for (int k = n->first_child; k >= 0; k = s->nodes[k].next) {
+            pnode *child = &s->nodes[k];
+            if (child->name != c) continue;
+            if (push_item(s, child->structure ? 0 : child->text_start + 1, child->structure ? 0 : child->text_len)) return -1;
+            count++;
+            element = k;
+        }
+        if (count == 0) { s->nitems = first; return 0; }
+        if (j == s->flen[f] - 1) {
+            s->out[f].count = count;
+            s->out[f].items = (const dossier_xml_item *)(uintptr_t)(first + 1);   /* made a pointer below */
+            return 0;
+        }
+        s->nitems = first;
+        /* Deeper: only through the one element found, when it is an object. */
+        if (count != 1 || element < 0 || !s->nodes[element].structure) return 0;
+        node = element;
+    }
+    return 0;
+}
+
+static void project_begin(scan_state *s, int nb_attributes, const xmlChar **attributes) {
+    s->nnodes = s->nattrs = s->nitems = 0;
+    s->text_len = 0;
+    s->exact = 1;
+    uint64_t all = s->nfields == 64 ? ~(uint64_t)0 : (((uint64_t)1 << s->nfields) - 1);
+    if (grow((void **)&s->stack, &s->stack_cap, 1, sizeof *s->stack) || project_node(s, NULL, all, 0) != 0 ||
+        project_attributes(s, 0, nb_attributes, attributes)) {
+        scan_fail(s, DOSSIER_XML_INTERNAL, current_line(s), "out of memory");
+        return;
+    }
+    s->stack[0] = 0;
+}
+
+/* The record's fields into s->out, or 0 with s->exact cleared. Returns -1 when out of memory. */
+static int project_end(scan_state *s) {
+    if (!s->exact) return 0;
+    for (int f = 0; f < s->nfields; f++)
+        if (project_field(s, f)) return -1;
+    for (int i = 0; i < s->nitems; i++) {
+        uintptr_t at = (uintptr_t)s->items[i].text;
+        s->items[i].text = at ? s->text + (at - 1) : NULL;
+        if (at && s->text == NULL) s->items[i].text = "";
+    }
+    for (int f = 0; f < s->nfields; f++)
+        if (s->out[f].count > 0) s->out[f].items = s->items + ((uintptr_t)s->out[f].items - 1);
+    return 0;
+}
+
+/* The record's tree, parsed again from the file: for a record the projection cannot read. */
+static xmlNodePtr project_reread(scan_state *s, uint64_t offset, uint64_t length, const char *ns) {
+    char *bytes = malloc(length ? (size_t)length : 1);
+    if (bytes == NULL) return NULL;
+    size_t got = 0;
+    while (got < length) {
+        ssize_t n = pread(s->fd, bytes + got, (size_t)(length - got), (off_t)(offset + got));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) { free(bytes); return NULL; }
+        got += (size_t)n;
+    }
+    dossier_xml_status st;
+    xmlNodePtr record = dossier_xml_read_record(bytes, (size_t)length, s->encoding[0] ? s->encoding : NULL, ns, &st);
+    free(bytes);
+    return record;
+}
+
 static void begin_record(scan_state *s, int path, int depth, const xmlChar *localname, const xmlChar *prefix,
                          const xmlChar *URI, int nb_namespaces, const xmlChar **namespaces, int nb_attributes,
                          int nb_defaulted, const xmlChar **attributes) {
@@ -371,6 +645,13 @@ static void begin_record(scan_state *s, int path, int depth, const xmlChar *loca
         scan_fail(s, DOSSIER_XML_INTERNAL, current_line(s), "the record's ancestors are missing");
         return;
     }
+    if (s->project) {
+        s->in_record = 1;
+        s->record_depth = depth;
+        s->record_path = path;
+        project_begin(s, nb_attributes, attributes);
+        return;
+    }
     xmlNodePtr parent = depth > 0 ? s->chain[depth - 1] : NULL;
     /* Outside records the tree builder's node stack is empty: make the bare parent its current node, so
        the record is added to it and its prefixes resolve through the chain. Its end pops back to NULL. */
@@ -382,6 +663,7 @@ static void begin_record(scan_state *s, int path, int depth, const xmlChar *loca
         return;
     }
     s->record = s->ctxt->node;
+    s->in_record = 1;
     s->record_depth = depth;
     s->record_path = path;
 }
@@ -389,6 +671,7 @@ static void begin_record(scan_state *s, int path, int depth, const xmlChar *loca
 static void end_record(scan_state *s) {
     xmlNodePtr record = s->record;
     s->record = NULL;
+    s->in_record = 0;
     uint64_t end = offset_of(s, s->ctxt->input->cur);
     const char *ns = namespace_declarations(s);
     int rc = 0;
@@ -396,14 +679,28 @@ static void end_record(scan_state *s) {
         scan_fail(s, DOSSIER_XML_INTERNAL, current_line(s), "libxml2 cannot tell a record's offset");
     else if (ns == NULL)
         scan_fail(s, DOSSIER_XML_INTERNAL, current_line(s), "out of memory");
-    else if (s->fn != NULL) {
+    else if (s->project) {
+        xmlNodePtr tree = NULL;
+        if (project_end(s)) scan_fail(s, DOSSIER_XML_INTERNAL, current_line(s), "out of memory");
+        else if (!s->exact && (tree = project_reread(s, s->record_start, end - s->record_start, ns)) == NULL)
+            scan_fail(s, DOSSIER_XML_INTERNAL, current_line(s), "a record cannot be read again from the file");
+        else if (s->fields_fn != NULL) {
+            error_handler ours = error_handler_swap(s->caller_handler.fn, s->caller_handler.ctx);
+            rc = s->fields_fn(s->fn_ctx, s->record_path, s->record_start, end - s->record_start,
+                              s->exact ? s->out : NULL, tree, ns);
+            error_handler_restore(ours);
+        }
+        dossier_xml_free_record(tree);
+    } else if (s->fn != NULL) {
         /* The callback runs the caller's code: give it the caller's error handler back meanwhile. */
         error_handler ours = error_handler_swap(s->caller_handler.fn, s->caller_handler.ctx);
         rc = s->fn(s->fn_ctx, s->record_path, s->record_start, end - s->record_start, record, ns);
         error_handler_restore(ours);
     }
-    xmlUnlinkNode(record);
-    xmlFreeNode(record);
+    if (record != NULL) {
+        xmlUnlinkNode(record);
+        xmlFreeNode(record);
+    }
     if (rc != 0 && !s->failed) {
         s->stop_value = rc;
         xmlStopParser(s->ctxt);
@@ -416,9 +713,10 @@ static void on_start_element(void *ud, const xmlChar *localname, const xmlChar *
     scan_state *s = ud;
     if (stopped(s)) return;
     int d = s->depth++;
-    if (s->record != NULL) {
-        xmlSAX2StartElementNs(s->ctxt, localname, prefix, URI, nb_namespaces, namespaces, nb_attributes,
-                              nb_defaulted, attributes);
+    if (s->in_record) {
+        if (s->project) project_start(s, d - s->record_depth, localname, nb_attributes, attributes);
+        else xmlSAX2StartElementNs(s->ctxt, localname, prefix, URI, nb_namespaces, namespaces, nb_attributes,
+                                   nb_defaulted, attributes);
         return;
     }
     if (d == 0) note_encoding(s);
@@ -440,8 +738,8 @@ static void on_end_element(void *ud, const xmlChar *localname, const xmlChar *pr
     scan_state *s = ud;
     if (stopped(s)) return;
     int d = --s->depth;
-    if (s->record != NULL) {
-        xmlSAX2EndElementNs(s->ctxt, localname, prefix, URI);
+    if (s->in_record) {
+        if (!s->project) xmlSAX2EndElementNs(s->ctxt, localname, prefix, URI);
         if (d == s->record_depth) end_record(s);
     } else if (s->nchain > d) {
         pop_ancestor(s);
@@ -454,22 +752,26 @@ static void on_end_element(void *ud, const xmlChar *localname, const xmlChar *pr
  * blanks apart (which would look at the DTD and at ctxt->node), exactly like the default handlers. */
 static void on_characters(void *ud, const xmlChar *ch, int len) {
     scan_state *s = ud;
-    if (s->record != NULL && !stopped(s)) xmlSAX2Characters(s->ctxt, ch, len);
+    if (!s->in_record || stopped(s)) return;
+    if (s->project) project_text(s, ch, len);
+    else xmlSAX2Characters(s->ctxt, ch, len);
 }
 
 static void on_cdata(void *ud, const xmlChar *ch, int len) {
     scan_state *s = ud;
-    if (s->record != NULL && !stopped(s)) xmlSAX2CDataBlock(s->ctxt, ch, len);
+    if (!s->in_record || stopped(s)) return;
+    if (s->project) project_text(s, ch, len);
+    else xmlSAX2CDataBlock(s->ctxt, ch, len);
 }
 
 static void on_comment(void *ud, const xmlChar *value) {
     scan_state *s = ud;
-    if (s->record != NULL && !stopped(s)) xmlSAX2Comment(s->ctxt, value);
+    if (s->record != NULL && !stopped(s)) xmlSAX2Comment(s->ctxt, value);   /* not when projecting: no tree */
 }
 
 static void on_pi(void *ud, const xmlChar *target, const xmlChar *data) {
     scan_state *s = ud;
-    if (s->record != NULL && !stopped(s)) xmlSAX2ProcessingInstruction(s->ctxt, target, data);
+    if (s->record != NULL && !stopped(s)) xmlSAX2ProcessingInstruction(s->ctxt, target, data);   /* idem */
 }
 
 /* Refusals: SAX events in the DTD and in content, where stopping the parser is safe. */
@@ -591,9 +893,38 @@ static int intern_paths(scan_state *s, const char *const *paths, int path_count)
     return 0;
 }
 
-int dossier_xml_scan(const char *file, const char *const *paths, int path_count, unsigned options,
-                     dossier_xml_record_fn fn, void *ctx, dossier_xml_status *status,
-                     char *encoding_out, size_t encoding_capacity) {
+/* The fields' components, interned like the paths'. */
+static int intern_fields(scan_state *s, const char *const *components, const int *lengths, int field_count) {
+    if (field_count < 0 || field_count > 64 || (field_count > 0 && (components == NULL || lengths == NULL))) return -1;
+    int total = 0;
+    for (int f = 0; f < field_count; f++) {
+        if (lengths[f] < 1) return -1;
+        total += lengths[f];
+    }
+    s->nfields = field_count;
+    s->fcomp = calloc(total ? (size_t)total : 1, sizeof *s->fcomp);
+    s->ffirst = calloc(field_count ? (size_t)field_count : 1, sizeof *s->ffirst);
+    s->flen = calloc(field_count ? (size_t)field_count : 1, sizeof *s->flen);
+    s->out = calloc(field_count ? (size_t)field_count : 1, sizeof *s->out);
+    if (!s->fcomp || !s->ffirst || !s->flen || !s->out) return -2;
+    int k = 0;
+    for (int f = 0; f < field_count; f++) {
+        s->ffirst[f] = k;
+        s->flen[f] = lengths[f];
+        for (int j = 0; j < lengths[f]; j++, k++) {
+            const char *name = components[k];
+            if (name == NULL || !name[0] || !is_ascii(BAD_CAST name)) return -1;
+            s->fcomp[k] = xmlDictLookup(s->ctxt->dict, BAD_CAST name, -1);
+            if (s->fcomp[k] == NULL) return -2;
+        }
+    }
+    return 0;
+}
+
+static int scan_file(const char *file, const char *const *paths, int path_count, unsigned options,
+                     dossier_xml_record_fn fn, dossier_xml_fields_fn fields_fn,
+                     const char *const *components, const int *lengths, int field_count,
+                     void *ctx, dossier_xml_status *status, char *encoding_out, size_t encoding_capacity) {
     status_clear(status);
     if (encoding_out != NULL && encoding_capacity > 0) encoding_out[0] = 0;
     if (file == NULL || (path_count > 0 && paths == NULL) || path_count < 0) {
@@ -605,6 +936,8 @@ int dossier_xml_scan(const char *file, const char *const *paths, int path_count,
     memset(&s, 0, sizeof s);
     s.options = options;
     s.fn = fn;
+    s.fields_fn = fields_fn;
+    s.project = fields_fn != NULL;
     s.fn_ctx = ctx;
     s.status = status;
     s.enc_class = ENC_UNKNOWN;
@@ -664,6 +997,17 @@ int dossier_xml_scan(const char *file, const char *const *paths, int path_count,
         scan_fail(&s, DOSSIER_XML_INTERNAL, 0, "out of memory");
         goto done;
     }
+    if (s.project) {
+        int fields = intern_fields(&s, components, lengths, field_count);
+        if (fields == -1) {
+            scan_fail(&s, DOSSIER_XML_INVALID_ARGUMENT, 0, "a field is a path of at most 64 non-empty ASCII names");
+            goto done;
+        }
+        if (fields < 0) {
+            scan_fail(&s, DOSSIER_XML_INTERNAL, 0, "out of memory");
+            goto done;
+        }
+    }
 
     xmlParseDocument(s.ctxt);
 
@@ -689,9 +1033,38 @@ done:
     free(s.matched);
     free(s.chain);
     free(s.ns_text);
+    free(s.fcomp);
+    free(s.ffirst);
+    free(s.flen);
+    free(s.out);
+    free(s.nodes);
+    free(s.stack);
+    free(s.attrs);
+    free(s.text);
+    free(s.items);
     if (result == -1 && status != NULL && status->code == DOSSIER_XML_OK)
         status_set(status, DOSSIER_XML_INTERNAL, 0, "the scan failed");
     return result;
+}
+
+int dossier_xml_scan(const char *file, const char *const *paths, int path_count, unsigned options,
+                     dossier_xml_record_fn fn, void *ctx, dossier_xml_status *status,
+                     char *encoding_out, size_t encoding_capacity) {
+    return scan_file(file, paths, path_count, options, fn, NULL, NULL, NULL, 0, ctx, status, encoding_out,
+                     encoding_capacity);
+}
+
+int dossier_xml_scan_fields(const char *file, const char *const *paths, int path_count, unsigned options,
+                            const char *const *components, const int *lengths, int field_count,
+                            dossier_xml_fields_fn fn, void *ctx, dossier_xml_status *status,
+                            char *encoding_out, size_t encoding_capacity) {
+    if (fn == NULL) {
+        status_clear(status);
+        status_set(status, DOSSIER_XML_INVALID_ARGUMENT, 0, "no callback given");
+        return -1;
+    }
+    return scan_file(file, paths, path_count, options, NULL, fn, components, lengths, field_count, ctx, status,
+                     encoding_out, encoding_capacity);
 }
 
 /* ---------------------------------------------------------------------------------------------- */

@@ -166,8 +166,10 @@ final class FileCollector<Format: RecordFileFormat>: IndexedCollector {
             var ranges: Set<ByteRange> = []
             for lookup in dataset.lookups {
                 for value in matcher.wanted[lookup.kind] ?? [] {
-                    do { ranges.formUnion(try index.ranges(dataset: dataset.id, kind: lookup.kind, value: value)) } catch {
-                        throw .unreadable("the lookup index cannot be read", file: LookupIndex.file(for: source, in: context.indexes.folder!), source: source.id)
+                    for key in Self.indexKeys(of: value, kind: lookup.kind, normalizer: context.normalizer) {
+                        do { ranges.formUnion(try index.ranges(dataset: dataset.id, kind: lookup.kind, value: key)) } catch {
+                            throw .unreadable("the lookup index cannot be read", file: LookupIndex.file(for: source, in: context.indexes.folder!), source: source.id)
+                        }
                     }
                 }
             }
@@ -199,10 +201,18 @@ final class FileCollector<Format: RecordFileFormat>: IndexedCollector {
 
     // MARK: The index
 
-    /// The part of the map that decides what the index holds: the kind, and every dataset's file,
-    /// selection and lookups.
+    /// The values an index build keys a record's lookup text by is its normalised form, or, for a
+    /// phone text libphonenumber need not read (`StandardNormalizer.phoneTail`), its last digits:
+    /// a lookup asks for both. Another normaliser (a test's) keys every text by its normalised form.
+    static func indexKeys(of value: String, kind: IdentifierKind, normalizer: any IdentifierNormalizer) -> [String] {
+        guard kind == .phone, normalizer is StandardNormalizer, let tail = StandardNormalizer.phoneTail(normalized: value) else { return [value] }
+        return [value, tail]
+    }
+
+    /// The part of the map that decides what the index holds: the kind, the default region (phone
+    /// texts without a country code are read in it), and every dataset's file, selection and lookups.
     static func definition(of source: Source, format: Format, context: CollectorContext) -> String {
-        var parts = ["kind=\(source.kind)", "options=\(source.options.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })"]
+        var parts = ["kind=\(source.kind)", "region=\(context.map.controller.defaultRegion)", "options=\(source.options.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })"]
         for dataset in source.datasets {
             parts.append("dataset=\(dataset.id)|file=\(context.file(of: dataset, in: source).path)|record=\(dataset.record ?? "")"
                 + "|where=\(dataset.filter.map { "\($0.path)=\($0.value)" })|lookup=\(dataset.lookups.map { "\($0.kind)=\($0.expression)" })")
@@ -224,18 +234,22 @@ final class FileCollector<Format: RecordFileFormat>: IndexedCollector {
             let plan = IndexPlan(datasets: datasets)
             let prefixes = datasets.indices.map { i in plan.lookups[i].map { LookupIndex.keyPrefix(dataset: datasets[i].id, kind: $0.kind) } }
             var phones = PhoneCache()
+            let tails = context.normalizer is StandardNormalizer
             let scanned = try format.scanRanges(file, datasets: datasets, fields: plan.fields, source: source.id) { values, range, candidates throws(DossierError) in
                 records += 1
                 for i in candidates where plan.passesFilter(i, values) {
                     for (j, (kind, field)) in plan.lookups[i].enumerated() {
                         guard let value = values[field] else { continue }
-                        for text in value.scalarTexts {
-                            let normalized = kind == .phone ? phones.normalize(text, with: context.normalizer)
-                                                            : context.normalizer.normalize(text, as: kind)
-                            guard let n = normalized else { continue }
+                        func add(_ text: String) {
+                            let normalized = kind != .phone ? context.normalizer.normalize(text, as: kind)
+                                : tails ? StandardNormalizer.phoneTail(text) ?? phones.normalize(text, with: context.normalizer)
+                                : phones.normalize(text, with: context.normalizer)
+                            guard let n = normalized else { return }
                             entries.append(LookupIndex.Entry(key: LookupIndex.key(prefix: prefixes[i][j], value: n),
                                                              offset: range.offset, length: Int32(range.length)))
                         }
+                        // A single text is the usual case: no list made for it.
+                        if case .string(let text) = value { add(text) } else { value.scalarTexts.forEach(add) }
                     }
                 }
             }

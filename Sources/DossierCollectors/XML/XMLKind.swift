@@ -56,25 +56,49 @@ struct XMLFormat: RecordFileFormat {
         var paths: [String] = []
         for d in datasets where !paths.contains(d.record ?? "/") { paths.append(d.record ?? "/") }
         let members = paths.map { path in datasets.indices.filter { (datasets[$0].record ?? "/") == path } }
-        var namespaces: [String: String] = [:]
+        var declared = [String?](repeating: nil, count: paths.count)   // per path
         var refusal: String?
-        let end = try records(file, paths: paths, forIndex: true, source: source) { index, node, range, declarations throws(DossierError) in
-            let path = paths[index]
-            if let known = namespaces[path], known != declarations {
-                refusal = "the records at \(path) stand in different namespace contexts"
-                return false
-            }
-            namespaces[path] = declarations
-            if let projection {
-                for (k, path) in projection.enumerated() { values[k] = Self.value(in: node, at: path[...]) }
+        func sameNamespaces(_ index: Int, _ declarations: String) -> Bool {
+            if let known = declared[index] {
+                guard known == declarations else {
+                    refusal = "the records at \(paths[index]) stand in different namespace contexts"
+                    return false
+                }
             } else {
-                Self.projection(of: Self.fields(of: node), at: fields, into: &values)
+                declared[index] = declarations
             }
-            try body(values, range, members[index])
             return true
+        }
+        let end: (encoding: String, notIndexable: String?)
+        if let projection, !projection.isEmpty, projection.count <= 64, projection.allSatisfy({ $0.allSatisfy(\.ascii) }) {
+            // The fields read off the parser's events (`dossier_xml_scan_fields`), no tree made; a
+            // record whose names or values the C side cannot compare byte for byte comes as its tree.
+            end = try fieldRecords(file, paths: paths, fields: projection, source: source) { index, read, node, range, declarations throws(DossierError) in
+                guard sameNamespaces(index, declarations) else { return false }
+                if let read {
+                    for k in values.indices { values[k] = read[k] }
+                } else if let node {
+                    for (k, path) in projection.enumerated() { values[k] = Self.value(in: node, at: path[...]) }
+                }
+                try body(values, range, members[index])
+                return true
+            }
+        } else {
+            end = try records(file, paths: paths, forIndex: true, source: source) { index, node, range, declarations throws(DossierError) in
+                guard sameNamespaces(index, declarations) else { return false }
+                if let projection {
+                    for (k, path) in projection.enumerated() { values[k] = Self.value(in: node, at: path[...]) }
+                } else {
+                    Self.projection(of: Self.fields(of: node), at: fields, into: &values)
+                }
+                try body(values, range, members[index])
+                return true
+            }
         }
         if let refusal { return .notIndexable(refusal) }
         if let why = end.notIndexable { return .notIndexable(why) }
+        var namespaces: [String: String] = [:]
+        for (k, path) in paths.enumerated() { if let d = declared[k] { namespaces[path] = d } }
         let layout = Value.object(Fields([
             ("encoding", .string(end.encoding)),
             ("namespaces", .object(Fields(namespaces.sorted { $0.key < $1.key }.map { ($0.key, Value.string($0.value)) }))),
@@ -125,6 +149,72 @@ struct XMLFormat: RecordFileFormat {
             }
         }
         if let failure { throw failure }
+        return try Self.end(of: result, status: status, encoding: encoding, file: file, source: source)
+    }
+
+    /// `records` through `dossier_xml_scan_fields`: `each` gets every record's values at `fields`
+    /// (as `value(in:at:)` reads them), or, for a record the scanner cannot read byte for byte, its tree.
+    private func fieldRecords(_ file: URL, paths: [String], fields: [[Name]], source: String,
+                              _ each: (Int, [Value?]?, xmlNodePtr?, ByteRange, String) throws(DossierError) -> Bool) throws(DossierError)
+        -> (encoding: String, notIndexable: String?) {
+        _ = Self.initialized
+        var failure: DossierError?
+        var status = dossier_xml_status()
+        var encoding = [CChar](repeating: 0, count: 64)
+        var read = [Value?](repeating: nil, count: fields.count)
+        let result: Int32 = withoutActuallyEscaping(each) { each in
+            let sink = FieldSink { index, offset, length, cFields, node, declarations in
+                do throws(DossierError) {
+                    let range = ByteRange(offset: offset, length: Int(length))
+                    guard let cFields else { return try each(index, nil, node, range, declarations) ? 0 : 1 }
+                    for k in read.indices { read[k] = Self.value(of: cFields[k]) }
+                    return try each(index, read, nil, range, declarations) ? 0 : 1
+                } catch {
+                    failure = error
+                    return 1
+                }
+            }
+            let box = Unmanaged.passUnretained(sink).toOpaque()
+            let cPaths = paths.map { strdup($0) }
+            let cComponents = fields.flatMap { $0.map { strdup($0.name) } }
+            defer { cPaths.forEach { free($0) }; cComponents.forEach { free($0) } }
+            var pointers = cPaths.map { UnsafePointer($0) }
+            var components = cComponents.map { UnsafePointer($0) }
+            var lengths = fields.map { Int32($0.count) }
+            return pointers.withUnsafeMutableBufferPointer { list in
+                components.withUnsafeMutableBufferPointer { comps in
+                    lengths.withUnsafeMutableBufferPointer { lens in
+                        encoding.withUnsafeMutableBufferPointer { enc in
+                            dossier_xml_scan_fields(file.path, list.baseAddress, Int32(list.count), UInt32(DOSSIER_XML_FOR_INDEX),
+                                                    comps.baseAddress, lens.baseAddress, Int32(lens.count), { ctx, index, offset, length, fields, node, declarations in
+                                guard let ctx else { return 1 }
+                                let sink = Unmanaged<FieldSink>.fromOpaque(ctx).takeUnretainedValue()
+                                return sink.call(Int(index), offset, length, fields, node, declarations.map { String(cString: $0) } ?? "")
+                            }, box, &status, enc.baseAddress, enc.count)
+                        }
+                    }
+                }
+            }
+        }
+        if let failure { throw failure }
+        return try Self.end(of: result, status: status, encoding: encoding, file: file, source: source)
+    }
+
+    /// A field as `dossier_xml_scan_fields` read it, as `value(in:at:)` gives it.
+    static func value(of field: dossier_xml_field) -> Value? {
+        guard field.count > 0, let items = field.items else { return nil }
+        func item(_ i: Int) -> Value {
+            guard let text = items[i].text else { return .null }
+            return .string(String(decoding: UnsafeRawBufferPointer(start: text, count: items[i].length), as: UTF8.self))
+        }
+        if field.count == 1 { return item(0) }
+        return .array((0..<Int(field.count)).map(item))
+    }
+
+    /// What a scan's result and status mean: the encoding and why the file cannot be indexed, or the error.
+    private static func end(of result: Int32, status: dossier_xml_status, encoding: [CChar], file: URL, source: String) throws(DossierError)
+        -> (encoding: String, notIndexable: String?) {
+        var status = status
         let name = String(decoding: encoding.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         guard result < 0 else { return (name, nil) }
         let message = withUnsafeBytes(of: status.message) { raw in String(cString: raw.bindMemory(to: CChar.self).baseAddress!) }
@@ -158,6 +248,12 @@ struct XMLFormat: RecordFileFormat {
         }) else { return nil }
         defer { dossier_xml_free_record(node) }
         return Self.fields(of: node)
+    }
+
+    /// Carries the Swift side of a field scan through the C callback.
+    private final class FieldSink {
+        let call: (Int, UInt64, UInt64, UnsafePointer<dossier_xml_field>?, xmlNodePtr?, String) -> Int32
+        init(_ call: @escaping (Int, UInt64, UInt64, UnsafePointer<dossier_xml_field>?, xmlNodePtr?, String) -> Int32) { self.call = call }
     }
 
     /// Carries the Swift side of a scan through libxml2's C callback.

@@ -81,6 +81,42 @@ int dossier_xml_scan(const char *file, const char *const *paths, int path_count,
                      dossier_xml_record_fn fn, void *ctx, dossier_xml_status *status,
                      char *encoding_out, size_t encoding_capacity);
 
+/* One value of a field read by dossier_xml_scan_fields: the text of an attribute or of an element
+ * without attributes and child elements (its text and CDATA, comments left out, as xmlNodeGetContent
+ * gives it); `text` is NULL for an element with attributes or child elements (an object). */
+typedef struct {
+    const char *text;
+    size_t length;
+} dossier_xml_item;
+
+/* A field of a record: `count` items (0: the record has no such field). */
+typedef struct {
+    int count;
+    const dossier_xml_item *items;
+} dossier_xml_field;
+
+/* Called once per record by dossier_xml_scan_fields, in document order; as dossier_xml_record_fn, but
+ * with the record's fields instead of its tree: `fields[k]` is field k. When the scanner cannot read a
+ * field byte for byte (a name beyond ASCII where a field's name is compared, which may still be the
+ * same name to the caller; an attribute value holding an escaped '&'), `fields` is NULL and `record`
+ * is the record's tree, parsed again from its bytes (as dossier_xml_read_record parses it); otherwise
+ * `record` is NULL. Everything is borrowed until the callback returns. */
+typedef int (*dossier_xml_fields_fn)(void *ctx, int path_index, uint64_t offset, uint64_t length,
+                                     const dossier_xml_field *fields, xmlNodePtr record,
+                                     const char *namespace_declarations);
+
+/* dossier_xml_scan, reading only some fields of each record instead of building its tree: field k is
+ * the path of local names components[first..first + lengths[k]) (first: the sum of the lengths
+ * before it), ASCII names only, at most 64 fields. A field's value is what a lookup finds by that
+ * path in the record made of the element (XMLFormat.fields(of:)): at each step, the first attribute
+ * so named and every child element so named; the items of the last step, or, at a step before it,
+ * the one child element (with attributes or children) found there. The same security, refusals,
+ * ranges and results as dossier_xml_scan. */
+int dossier_xml_scan_fields(const char *file, const char *const *paths, int path_count, unsigned options,
+                            const char *const *components, const int *lengths, int field_count,
+                            dossier_xml_fields_fn fn, void *ctx, dossier_xml_status *status,
+                            char *encoding_out, size_t encoding_capacity);
+
 /* Parses the bytes of one record (a range given by dossier_xml_scan) alone, with the same security
  * options. `encoding` is the scan's encoding_out (NULL or "" for UTF-8); `namespace_declarations` the
  * record's namespace declarations string (NULL or "" when none), so prefixes declared on ancestors
