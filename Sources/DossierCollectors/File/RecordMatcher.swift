@@ -1,3 +1,4 @@
+import DossierIdentity
 import DossierModel
 
 /// Matching for file sources: a record is found when a lookup field's value, normalised like the
@@ -7,6 +8,12 @@ struct RecordMatcher {
     let wanted: [IdentifierKind: Set<String>]
     let filter: [(path: FieldPath, value: String)]
     let normalizer: any IdentifierNormalizer
+    /// The `StandardNormalizer.phoneTail` of every wanted phone, when the normaliser is the standard
+    /// one and every wanted phone has one: a phone text with another tail cannot be one of them, and
+    /// is not given to libphonenumber.
+    private let phoneTails: Set<String>?
+    /// Phone texts normalised by this matcher (one lookup): a person's records repeat their numbers.
+    private let phones = PhoneMemo()
 
     init(dataset: Dataset, identifiers: [Identifier], normalizer: any IdentifierNormalizer) {
         lookups = dataset.lookups.map { ($0.kind, FieldPath($0.expression)) }
@@ -15,6 +22,26 @@ struct RecordMatcher {
         wanted = w
         filter = dataset.filter
         self.normalizer = normalizer
+        if normalizer is StandardNormalizer, let phones = w[.phone] {
+            let tails = phones.compactMap(StandardNormalizer.phoneTail(normalized:))
+            phoneTails = tails.count == phones.count ? Set(tails) : nil
+        } else {
+            phoneTails = nil
+        }
+    }
+
+    private final class PhoneMemo {
+        var known: [String: String?] = [:]
+    }
+
+    /// The normalised form of a lookup text, or nil when it cannot be one of `values`.
+    private func normalized(_ text: String, as kind: IdentifierKind) -> String? {
+        guard kind == .phone else { return normalizer.normalize(text, as: kind) }
+        if let tails = phoneTails, let tail = StandardNormalizer.phoneTail(text), !tails.contains(tail) { return nil }
+        if let known = phones.known[text] { return known }
+        let n = normalizer.normalize(text, as: kind)
+        if phones.known.count < 4096 { phones.known[text] = .some(n) }
+        return n
     }
 
     /// True when there is nothing to look for.
@@ -37,7 +64,7 @@ struct RecordMatcher {
         for lookup in lookups {
             guard let values = wanted[lookup.kind], let value = record.value(at: lookup.path) else { continue }
             for text in value.scalarTexts {
-                if let n = normalizer.normalize(text, as: lookup.kind), values.contains(n) {
+                if let n = normalized(text, as: lookup.kind), values.contains(n) {
                     let id = Identifier(kind: lookup.kind, value: n)
                     if !result.contains(id) { result.append(id) }
                 }

@@ -214,7 +214,6 @@ struct XMLFormat: RecordFileFormat {
     /// What a scan's result and status mean: the encoding and why the file cannot be indexed, or the error.
     private static func end(of result: Int32, status: dossier_xml_status, encoding: [CChar], file: URL, source: String) throws(DossierError)
         -> (encoding: String, notIndexable: String?) {
-        var status = status
         let name = String(decoding: encoding.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         guard result < 0 else { return (name, nil) }
         let message = withUnsafeBytes(of: status.message) { raw in String(cString: raw.bindMemory(to: CChar.self).baseAddress!) }
