@@ -420,7 +420,7 @@ mapfile -d '' nowhere < <(export_cmd "$run/hf/nowhere-out" "$nowhere_email" --in
 hf nowhere --warmup 1 --runs 5 --prepare "rm -rf $(q "$run/hf/nowhere-out")" -- "${nowhere[@]}"
 hf version --warmup 3 --runs 20 -- "$dossier" --version
 mapfile -d '' cold < <(export_cmd "$run/hf/cold-out" "$heavy_email")
-hf_limit=120 hf cold --warmup 0 --runs 1 --prepare "rm -rf $(q "$run/hf/cold-out")" -- "${cold[@]}"
+hf_limit=120 hf cold --warmup 0 --runs 3 --prepare "rm -rf $(q "$run/hf/cold-out")" -- "${cold[@]}"
 
 # ------------------------------------------------------------------------------------ 5. peak memory
 
