@@ -21,7 +21,8 @@
 #
 # Cases, all in this one run:
 #   1. dossier index into a fresh folder: MB/s per source and file kind (target >= 100 MB/s each,
-#      one core per source), total wall, peak RSS.
+#      one core per source; the median of this build and two more into fresh folders), total wall,
+#      peak RSS.
 #   2. dossier batch of every person's request with bad requests mixed in (one after every 19
 #      good ones: 5 % of the manifest; an address that is not one, no identifier, a request id
 #      that climbs out of the folder, an unknown kind): wall, requests/s, MB/s of archives written,
@@ -217,6 +218,12 @@ if [ "$rc" != 0 ]; then
   exit 1
 fi
 sed 's/^/    /' "$run/index.stdout" >&2
+# Two more builds into fresh folders, removed after: one build of under a second moved by a fifth
+# from run to run on the project's machines, so each source's target takes the median of three.
+for again in 2 3; do
+  "$dossier" index --config "$map" --index-dir "$run/index-$again" >"$run/index-$again.stdout" 2>"$run/index-$again.stderr" || true
+  rm -rf "$run/index-$again"
+done
 
 # ------------------------------------------------------------------------------------ 2. batch
 
@@ -585,6 +592,16 @@ for line in open(f"{run}/index.stdout"):
         measure(f"index {src} ({kind_of[src]})", line.split(": ", 2)[2])
 measure("index: total", f"{wall:.2f} s wall ({sum_secs:.2f} s in the sources' passes), "
         f"{cpu:.2f} s CPU, peak RSS {mb(rss)}")
+# The rates of the two further builds (same sources, fresh folders).
+again = {}
+for n in (2, 3):
+    try:
+        for line in open(f"{run}/index-{n}.stdout"):
+            m = built.match(line.rstrip("\n"))
+            if m:
+                again.setdefault(m.group(1), []).append(float(m.group(7)))
+    except FileNotFoundError:
+        pass
 for k in ("csv", "jsonl", "xml"):
     got = per_kind.get(k)
     if not got:
@@ -595,8 +612,11 @@ for k in ("csv", "jsonl", "xml"):
             target(f"index build, {k} ({src})", "not indexed (scanned)", "≥ 100 MB/s per core",
                    False)
         else:
-            target(f"index build, {k} ({src})", f"{rate:.0f} MB/s", "≥ 100 MB/s per core",
-                   rate >= 100)
+            rates = [rate] + again.get(src, [])
+            median = sorted(rates)[len(rates) // 2]
+            runs = ", ".join(f"{r:.0f}" for r in rates)
+            target(f"index build, {k} ({src})", f"{median:.0f} MB/s (median of {len(rates)} builds: {runs})",
+                   "≥ 100 MB/s per core", median >= 100)
 
 # --- batch
 bwall, bcpu, brss = time_v(f"{run}/batch.time")
