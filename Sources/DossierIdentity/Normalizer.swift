@@ -47,8 +47,10 @@ public struct StandardNormalizer: IdentifierNormalizer {
     /// vertical tab, form feed, carriage return, space) and, for e-mails, lower-casing, without
     /// Foundation; nil for any other text, which takes the general path.
     static func asciiNormalized(_ text: String, lowercase: Bool) -> String? {
-        // One pass over a native string's bytes (an index build normalises every address of a file).
-        if let done = text.utf8.withContiguousStorageIfAvailable({ bytes -> String? in
+        // One pass over the bytes (an index build normalises every address of a file). A native
+        // string is contiguous already: `withUTF8` copies nothing.
+        var contiguous = text
+        return contiguous.withUTF8 { bytes -> String? in
             var first = -1, last = -1, upper = false
             for (k, b) in bytes.enumerated() {
                 if b >= 0x80 { return nil }
@@ -65,19 +67,7 @@ public struct StandardNormalizer: IdentifierNormalizer {
                 for k in first...last { out[k - first] = (0x41...0x5A).contains(bytes[k]) ? bytes[k] | 0x20 : bytes[k] }
                 return last - first + 1
             }
-        }) { return done }
-        let utf8 = text.utf8
-        guard utf8.allSatisfy({ $0 < 0x80 }) else { return nil }
-        let space: (UInt8) -> Bool = { $0 == 0x20 || (0x09...0x0D).contains($0) }
-        guard let first = utf8.firstIndex(where: { !space($0) }) else { return "" }
-        let last = utf8.lastIndex(where: { !space($0) })!
-        let core = utf8[first...last]
-        let trimmedAll = first == utf8.startIndex && last == utf8.index(before: utf8.endIndex)
-        if !lowercase || !core.contains(where: { (0x41...0x5A).contains($0) }) {
-            if trimmedAll { return text }
-            return String(decoding: core, as: UTF8.self)
         }
-        return String(decoding: core.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }, as: UTF8.self)
     }
 
     /// What libphonenumber reads of a phone text made only of digits, spaces and the separators

@@ -293,18 +293,23 @@ static uint64_t offset_of(scan_state *s, const xmlChar *p) {
 /* ---------------------------------------------------------------------------------------------- */
 /* Ancestors and their namespaces                                                                  */
 
-static int ns_append(scan_state *s, const char *text, size_t n) {
-    if (s->ns_len + n + 1 > s->ns_cap) {
-        size_t cap = (s->ns_len + n + 1) * 2;
-        char *p = realloc(s->ns_text, cap);
+/* Appends n bytes to a growable buffer (*buf, *len, *cap), kept NUL-terminated; -1 when out of memory. */
+static int bytes_append(char **buf, size_t *len, size_t *cap, const char *bytes, size_t n) {
+    if (*len + n + 1 > *cap) {
+        size_t c = (*len + n + 1) * 2;
+        char *p = realloc(*buf, c);
         if (p == NULL) return -1;
-        s->ns_text = p;
-        s->ns_cap = cap;
+        *buf = p;
+        *cap = c;
     }
-    memcpy(s->ns_text + s->ns_len, text, n);
-    s->ns_len += n;
-    s->ns_text[s->ns_len] = 0;
+    memcpy(*buf + *len, bytes, n);
+    *len += n;
+    (*buf)[*len] = 0;
     return 0;
+}
+
+static int ns_append(scan_state *s, const char *text, size_t n) {
+    return bytes_append(&s->ns_text, &s->ns_len, &s->ns_cap, text, n);
 }
 
 /* Escaped so the text parses back to the same URI as an attribute value (tabs and newlines too, which
@@ -412,17 +417,7 @@ static int grow(void **array, int *cap, int need, size_t size) {
 }
 
 static int text_append(scan_state *s, const char *bytes, size_t n) {
-    if (s->text_len + n > s->text_cap) {
-        size_t cap = s->text_cap ? s->text_cap : 4096;
-        while (cap < s->text_len + n) cap *= 2;
-        char *p = realloc(s->text, cap);
-        if (p == NULL) return -1;
-        s->text = p;
-        s->text_cap = cap;
-    }
-    memcpy(s->text + s->text_len, bytes, n);
-    s->text_len += n;
-    return 0;
+    return bytes_append(&s->text, &s->text_len, &s->text_cap, bytes, n);
 }
 
 static int is_ascii(const xmlChar *name) {

@@ -307,9 +307,12 @@ struct IndexPlan {
 /// remembered value is the one a call gives. A text without a key is remembered by itself when it
 /// is ASCII (Swift compares strings by canonical equivalence, which for ASCII is byte equality, so a
 /// text never gets another text's value), and not at all otherwise. Bounded: forgotten whenever it
-/// holds 100,000 entries.
+/// holds `limit` entries (100,000 for an index build).
 struct PhoneCache {
     private var known: [String: String?] = [:]
+    private let limit: Int
+
+    init(limit: Int = 100_000) { self.limit = limit }
 
     mutating func normalize(_ text: String, with normalizer: any IdentifierNormalizer) -> String? {
         let key: String
@@ -320,7 +323,7 @@ struct PhoneCache {
         }
         if let n = known[key] { return n }
         let n = normalizer.normalize(text, as: .phone)
-        if known.count >= 100_000 { known.removeAll(keepingCapacity: true) }
+        if known.count >= limit { known.removeAll(keepingCapacity: true) }
         known[key] = .some(n)
         return n
     }

@@ -15,6 +15,11 @@ struct RecordMatcher {
     /// Phone texts normalised by this matcher (one lookup): a person's records repeat their numbers.
     private let phones = PhoneMemo()
 
+    /// The matcher's `PhoneCache`, in a box: matching does not mutate the matcher.
+    private final class PhoneMemo {
+        var cache = PhoneCache(limit: 4096)
+    }
+
     init(dataset: Dataset, identifiers: [Identifier], normalizer: any IdentifierNormalizer) {
         lookups = dataset.lookups.map { ($0.kind, FieldPath($0.expression)) }
         var w: [IdentifierKind: Set<String>] = [:]
@@ -30,18 +35,11 @@ struct RecordMatcher {
         }
     }
 
-    private final class PhoneMemo {
-        var known: [String: String?] = [:]
-    }
-
     /// The normalised form of a lookup text, or nil when it cannot be one of `values`.
     private func normalized(_ text: String, as kind: IdentifierKind) -> String? {
         guard kind == .phone else { return normalizer.normalize(text, as: kind) }
         if let tails = phoneTails, let tail = StandardNormalizer.phoneTail(text), !tails.contains(tail) { return nil }
-        if let known = phones.known[text] { return known }
-        let n = normalizer.normalize(text, as: kind)
-        if phones.known.count < 4096 { phones.known[text] = .some(n) }
-        return n
+        return phones.cache.normalize(text, with: normalizer)
     }
 
     /// True when there is nothing to look for.

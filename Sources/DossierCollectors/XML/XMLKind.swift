@@ -69,6 +69,10 @@ struct XMLFormat: RecordFileFormat {
             }
             return true
         }
+        /// The projected fields read off a record's tree.
+        func readTree(_ node: xmlNodePtr, _ projection: [[Name]]) {
+            for (k, path) in projection.enumerated() { values[k] = Self.value(in: node, at: path[...]) }
+        }
         let end: (encoding: String, notIndexable: String?)
         if let projection, !projection.isEmpty, projection.count <= 64, projection.allSatisfy({ $0.allSatisfy(\.ascii) }) {
             // The fields read off the parser's events (`dossier_xml_scan_fields`), no tree made; a
@@ -78,7 +82,7 @@ struct XMLFormat: RecordFileFormat {
                 if let read {
                     for k in values.indices { values[k] = read[k] }
                 } else if let node {
-                    for (k, path) in projection.enumerated() { values[k] = Self.value(in: node, at: path[...]) }
+                    readTree(node, projection)
                 }
                 try body(values, range, members[index])
                 return true
@@ -87,7 +91,7 @@ struct XMLFormat: RecordFileFormat {
             end = try records(file, paths: paths, forIndex: true, source: source) { index, node, range, declarations throws(DossierError) in
                 guard sameNamespaces(index, declarations) else { return false }
                 if let projection {
-                    for (k, path) in projection.enumerated() { values[k] = Self.value(in: node, at: path[...]) }
+                    readTree(node, projection)
                 } else {
                     Self.projection(of: Self.fields(of: node), at: fields, into: &values)
                 }
